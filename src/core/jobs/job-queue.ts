@@ -1,0 +1,177 @@
+import { and, eq, inArray, lte, or, sql } from 'drizzle-orm';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
+import type { Executor } from '../db/database.js';
+import { jobs, workflows } from '../db/schema.js';
+import { currentCorrelationId } from '../runtime.js';
+
+/**
+ * The durable job table: timers (run_at in the future), retries, leases.
+ * Claims use FOR UPDATE SKIP LOCKED so that any number of workers on one PostgreSQL never
+ * claim the same row; a lease that expires (the worker died) makes the job claimable again.
+ * See docs/jobs.md for why this is our own table rather than pg-boss.
+ */
+
+export type JobSpec = {
+  kind: string;
+  payload?: Record<string, unknown>;
+  /** When to run; default now. */
+  runAt?: Date;
+  /** Alternative to runAt: this long after now. */
+  delayMs?: number;
+  /** Total attempts including the first; default the worker's (MAX_RETRY_ATTEMPTS + 1). */
+  maxAttempts?: number;
+  /** At most one unfinished job with this key exists; a second enqueue is a no-op. */
+  singletonKey?: string;
+  /** Bind to a workflow version: skipped when the workflow has moved on by the time it runs. */
+  workflow?: { id: string; version: number };
+};
+
+export type Job = typeof jobs.$inferSelect;
+
+/** A claimed job, with the current version of its workflow (when bound) to detect a move-on. */
+export type ClaimedJob = Job & { leaseToken: string; currentWorkflowVersion: number | null };
+
+export async function enqueueJobs(
+  executor: Executor,
+  specs: readonly JobSpec[],
+  now: Date,
+  correlationId: string | undefined = currentCorrelationId(),
+): Promise<void> {
+  if (specs.length === 0) return;
+  await executor
+    .insert(jobs)
+    .values(
+      specs.map((spec) => ({
+        kind: spec.kind,
+        payload: spec.payload ?? {},
+        state: 'queued',
+        runAt: spec.runAt ?? new Date(now.getTime() + (spec.delayMs ?? 0)),
+        maxAttempts: spec.maxAttempts ?? null,
+        singletonKey: spec.singletonKey ?? null,
+        workflowId: spec.workflow?.id ?? null,
+        workflowVersion: spec.workflow?.version ?? null,
+        correlationId: correlationId ?? null,
+        createdAt: now,
+        updatedAt: now,
+      })),
+    )
+    // Only the partial unique index on singleton_key can conflict.
+    .onConflictDoNothing();
+}
+
+/** Claims up to limit due jobs of one kind for this worker. */
+export async function claimJobs(
+  executor: Executor,
+  args: { kind: string; limit: number; owner: string; now: Date; leaseMs: number },
+): Promise<ClaimedJob[]> {
+  if (args.limit <= 0) return [];
+  const { kind, now } = args;
+  const due = executor
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.kind, kind),
+        or(
+          and(eq(jobs.state, 'queued'), lte(jobs.runAt, now)),
+          and(eq(jobs.state, 'running'), lte(jobs.leaseExpiresAt, now)),
+        ),
+      ),
+    )
+    .orderBy(jobs.runAt, jobs.id)
+    .limit(args.limit)
+    .for('update', { skipLocked: true });
+
+  const claimed = await executor
+    .update(jobs)
+    .set({
+      state: 'running',
+      attempts: sql`${jobs.attempts} + 1`,
+      leaseToken: sql`gen_random_uuid()`,
+      leaseOwner: args.owner,
+      leaseExpiresAt: new Date(now.getTime() + args.leaseMs),
+      updatedAt: now,
+    })
+    .where(inArray(jobs.id, due))
+    .returning();
+
+  const boundIds = [...new Set(claimed.map((j) => j.workflowId).filter((id): id is string => id !== null))];
+  const versions = new Map<string, number>();
+  if (boundIds.length > 0) {
+    const rows = await executor
+      .select({ id: workflows.id, version: workflows.version })
+      .from(workflows)
+      .where(inArray(workflows.id, boundIds));
+    for (const row of rows) versions.set(row.id, row.version);
+  }
+  return claimed.map((job) => ({
+    ...job,
+    leaseToken: job.leaseToken as string,
+    currentWorkflowVersion: job.workflowId ? (versions.get(job.workflowId) ?? null) : null,
+  }));
+}
+
+const heldBy = (job: { id: number; leaseToken: string }) =>
+  and(eq(jobs.id, job.id), eq(jobs.leaseToken, job.leaseToken), eq(jobs.state, 'running'));
+
+/** Thrown when a job's lease was lost (it expired and another worker took the job). */
+export class LeaseLostError extends Error {
+  constructor(readonly jobId: number) {
+    super(`Lease on job ${jobId} was lost`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+async function finish(
+  executor: Executor,
+  job: { id: number; leaseToken: string },
+  set: PgUpdateSetSource<typeof jobs>,
+): Promise<void> {
+  const rows = await executor.update(jobs).set(set).where(heldBy(job)).returning({ id: jobs.id });
+  if (rows.length === 0) throw new LeaseLostError(job.id);
+}
+
+const terminal = (state: 'done' | 'failed' | 'skipped', now: Date, lastError?: string) => ({
+  state,
+  finishedAt: now,
+  updatedAt: now,
+  leaseToken: null,
+  leaseOwner: null,
+  leaseExpiresAt: null,
+  ...(lastError === undefined ? {} : { lastError }),
+});
+
+export const completeJob = (executor: Executor, job: ClaimedJob, now: Date) =>
+  finish(executor, job, terminal('done', now));
+
+export const skipJob = (executor: Executor, job: ClaimedJob, now: Date, why: string) =>
+  finish(executor, job, terminal('skipped', now, why));
+
+export const failJob = (executor: Executor, job: ClaimedJob, now: Date, error: string) =>
+  finish(executor, job, terminal('failed', now, error));
+
+export const retryJob = (executor: Executor, job: ClaimedJob, now: Date, runAt: Date, error: string) =>
+  finish(executor, job, {
+    state: 'queued',
+    runAt,
+    lastError: error,
+    updatedAt: now,
+    leaseToken: null,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+  });
+
+/** Gives a job back untouched (graceful shutdown): the attempt does not count. */
+export const releaseJob = (executor: Executor, job: ClaimedJob, now: Date) =>
+  finish(executor, job, {
+    state: 'queued',
+    runAt: now,
+    attempts: sql`greatest(${jobs.attempts} - 1, 0)`,
+    updatedAt: now,
+    leaseToken: null,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+  });
+
+export const extendLease = (executor: Executor, job: ClaimedJob, now: Date, leaseMs: number) =>
+  finish(executor, job, { leaseExpiresAt: new Date(now.getTime() + leaseMs), updatedAt: now });

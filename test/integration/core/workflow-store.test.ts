@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { jobs } from '../../../src/core/db/schema.js';
+import { StaleVersionError, WorkflowNotFoundError } from '../../../src/core/workflow/errors.js';
+import {
+  createWorkflow,
+  getAuditTrail,
+  getWorkflow,
+  transition,
+} from '../../../src/core/workflow/workflow-store.js';
+import { withCorrelationId } from '../../../src/core/runtime.js';
+import { databaseKind, useTestDatabase } from '../../helpers/test-database.js';
+
+const now = new Date('2025-01-15T10:30:00Z');
+const later = new Date('2025-01-15T10:31:00Z');
+
+describe(`workflow store (${databaseKind})`, () => {
+  const database = useTestDatabase();
+  const db = () => database.current.db;
+
+  async function newWorkflow() {
+    return createWorkflow(db(), {
+      id: randomUUID(),
+      kind: 'test',
+      subjectKey: 'conv_1',
+      state: 'received',
+      data: { step: 0 },
+      audit: { reason: 'inbound text', actor: 'system' },
+      jobs: [{ kind: 'test.draft', bound: true }],
+      now,
+    });
+  }
+
+  it('creates a workflow with its audit row and bound job in one go', async () => {
+    const wf = await withCorrelationId('corr-create', newWorkflow);
+    expect(wf).toMatchObject({ state: 'received', version: 1, previousState: null });
+    const trail = await getAuditTrail(db(), wf.id);
+    expect(trail).toHaveLength(1);
+    expect(trail[0]).toMatchObject({ fromState: null, toState: 'received', correlationId: 'corr-create' });
+    const queued = await db().select().from(jobs).where(eq(jobs.workflowId, wf.id));
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({ kind: 'test.draft', workflowVersion: 1, correlationId: 'corr-create' });
+  });
+
+  it('transitions: state, previous state, version, audit row and follow-up jobs', async () => {
+    const wf = await newWorkflow();
+    const next = await transition(db(), {
+      workflowId: wf.id,
+      expectedVersion: 1,
+      to: 'drafted',
+      data: { step: 1 },
+      audit: { reason: 'draft ready', actor: 'ai', details: { confidence: 0.9 }, correlationId: 'corr-t' },
+      jobs: [{ kind: 'test.send', bound: true }, { kind: 'test.timer', delayMs: 60_000 }],
+      now: later,
+    });
+    expect(next).toMatchObject({ state: 'drafted', previousState: 'received', version: 2, data: { step: 1 } });
+    const trail = await getAuditTrail(db(), wf.id);
+    expect(trail.map((a) => [a.fromState, a.toState, a.actor])).toEqual([
+      [null, 'received', 'system'],
+      ['received', 'drafted', 'ai'],
+    ]);
+    expect(trail[1]).toMatchObject({ reason: 'draft ready', details: { confidence: 0.9 }, correlationId: 'corr-t' });
+    const queued = await db().select().from(jobs).where(eq(jobs.workflowId, wf.id));
+    expect(queued.find((j) => j.kind === 'test.send')?.workflowVersion).toBe(2);
+    const timer = (await db().select().from(jobs).where(eq(jobs.kind, 'test.timer'))).at(-1);
+    expect(timer?.runAt.toISOString()).toBe('2025-01-15T10:32:00.000Z');
+    expect(timer?.workflowId).toBeNull();
+  });
+
+  it('rejects a stale version and writes nothing', async () => {
+    const wf = await newWorkflow();
+    await transition(db(), { workflowId: wf.id, expectedVersion: 1, to: 'a', audit: { reason: 'r', actor: 'x' }, now });
+    await expect(
+      transition(db(), {
+        workflowId: wf.id,
+        expectedVersion: 1,
+        to: 'b',
+        audit: { reason: 'late', actor: 'y' },
+        jobs: [{ kind: 'test.should-not-exist' }],
+        now,
+      }),
+    ).rejects.toBeInstanceOf(StaleVersionError);
+    expect((await getWorkflow(db(), wf.id))?.state).toBe('a');
+    expect(await getAuditTrail(db(), wf.id)).toHaveLength(2);
+    expect(await db().select().from(jobs).where(eq(jobs.kind, 'test.should-not-exist'))).toHaveLength(0);
+  });
+
+  it('only one of two concurrent transitions from the same version wins', async () => {
+    const wf = await newWorkflow();
+    const attempts = await Promise.allSettled(
+      ['x', 'y', 'z'].map((to) =>
+        transition(db(), { workflowId: wf.id, expectedVersion: 1, to, audit: { reason: to, actor: to }, now }),
+      ),
+    );
+    expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+    expect(attempts.filter((a) => a.status === 'rejected').map((a) => (a as PromiseRejectedResult).reason)).toSatisfy(
+      (reasons: unknown[]) => reasons.every((r) => r instanceof StaleVersionError),
+    );
+    expect(await getAuditTrail(db(), wf.id)).toHaveLength(2);
+  });
+
+  it('an unknown workflow is not found', async () => {
+    await expect(
+      transition(db(), { workflowId: randomUUID(), expectedVersion: 1, to: 'a', audit: { reason: 'r', actor: 'x' }, now }),
+    ).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  });
+
+  it('a rollback leaves neither the state, the audit row nor the jobs', async () => {
+    const wf = await newWorkflow();
+    await expect(
+      db().transaction(async (tx) => {
+        await transition(tx, {
+          workflowId: wf.id,
+          expectedVersion: 1,
+          to: 'drafted',
+          audit: { reason: 'draft', actor: 'ai' },
+          jobs: [{ kind: 'test.rolled-back' }],
+          now,
+        });
+        throw new Error('the send step failed after the transition');
+      }),
+    ).rejects.toThrow('send step failed');
+    const after = await getWorkflow(db(), wf.id);
+    expect(after).toMatchObject({ state: 'received', version: 1 });
+    expect(await getAuditTrail(db(), wf.id)).toHaveLength(1);
+    expect(await db().select().from(jobs).where(eq(jobs.kind, 'test.rolled-back'))).toHaveLength(0);
+  });
+});
