@@ -22,7 +22,9 @@ function withDatabase(url: string, name: string): string {
 }
 
 /** Creates a fresh, migrated database; returns it with a dispose that drops it unless keep is set. */
-export async function createTestDatabase(): Promise<TestDatabase & { dispose(keep: boolean): Promise<void> }> {
+export async function createTestDatabase(): Promise<
+  TestDatabase & { dispose(keep: boolean): Promise<void> }
+> {
   const adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     const pglite = new PGlite();

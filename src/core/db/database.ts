@@ -45,12 +45,15 @@ async function appliedMigrationCount(db: Db): Promise<number> {
   }
 }
 
+let folderCount: number | undefined;
 async function migrationCountInFolder(): Promise<number> {
+  if (folderCount !== undefined) return folderCount;
   const { readFile } = await import('node:fs/promises');
   const journal = JSON.parse(await readFile(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as {
     entries: unknown[];
   };
-  return journal.entries.length;
+  folderCount = journal.entries.length;
+  return folderCount;
 }
 
 export type OpenDatabaseOptions = {

@@ -39,7 +39,7 @@ export type JobHandler = {
   /** Per-attempt time limit; default 80 % of the lease. */
   timeoutMs?: number;
   /** Called in the transaction that marks the job failed for good (retries exhausted, non-retriable). */
-  onExhausted?(tx: Tx, job: ClaimedJob, error: string): Promise<void>;
+  onExhausted?(tx: Tx, job: ClaimedJob, error: string, now: Date): Promise<void>;
 };
 
 export type JobOutcome = 'done' | 'retry' | 'failed' | 'skipped' | 'lease_lost' | 'released';
@@ -69,7 +69,10 @@ function describe(error: unknown): string {
 export class JobWorker {
   private readonly handlers = new Map<string, JobHandler>();
   private readonly inFlight = new Map<string, number>();
-  private readonly running = new Map<number, { job: ClaimedJob; abort: AbortController; done: Promise<void> }>();
+  private readonly running = new Map<
+    number,
+    { job: ClaimedJob; abort: AbortController; done: Promise<void> }
+  >();
   private loop: Promise<void> | undefined;
   private stopping = false;
   private wakeUp: (() => void) | undefined;
@@ -146,7 +149,10 @@ export class JobWorker {
       try {
         started = await this.claimRound();
       } catch (error) {
-        this.options.logger.error({ err: describe(error) }, 'job claim failed; retrying after the poll interval');
+        this.options.logger.error(
+          { err: describe(error) },
+          'job claim failed; retrying after the poll interval',
+        );
       }
       if (this.stopping) break;
       if (started.length === 0) await this.sleep(this.options.pollIntervalMs);
@@ -176,7 +182,8 @@ export class JobWorker {
     const started: Promise<void>[] = [];
     for (const handler of this.handlers.values()) {
       if (this.stopping) break;
-      const limit = (handler.concurrency ?? this.options.concurrency) - (this.inFlight.get(handler.kind) ?? 0);
+      const limit =
+        (handler.concurrency ?? this.options.concurrency) - (this.inFlight.get(handler.kind) ?? 0);
       if (limit <= 0) continue;
       const claimed = await claimJobs(this.options.db, {
         kind: handler.kind,
@@ -193,9 +200,14 @@ export class JobWorker {
   private launch(handler: JobHandler, job: ClaimedJob): Promise<void> {
     const abort = new AbortController();
     this.inFlight.set(handler.kind, (this.inFlight.get(handler.kind) ?? 0) + 1);
-    const done = withCorrelationId(job.correlationId ?? `job-${job.id}`, () => this.execute(handler, job, abort))
+    const done = withCorrelationId(job.correlationId ?? `job-${job.id}`, () =>
+      this.execute(handler, job, abort),
+    )
       .catch((error: unknown) => {
-        this.options.logger.error({ err: describe(error), jobId: job.id, kind: job.kind }, 'job bookkeeping failed');
+        this.options.logger.error(
+          { err: describe(error), jobId: job.id, kind: job.kind },
+          'job bookkeeping failed',
+        );
       })
       .finally(() => {
         this.inFlight.set(handler.kind, (this.inFlight.get(handler.kind) ?? 1) - 1);
@@ -269,7 +281,10 @@ export class JobWorker {
       const message = describe(error);
       const retryClass = error instanceof ZodError ? 'non_retriable' : retryClassOf(error);
       if (retryClass === 'non_retriable' || job.attempts >= maxAttempts) {
-        logger.warn({ jobId: job.id, kind: job.kind, attempt: job.attempts, err: message }, 'job failed for good');
+        logger.warn(
+          { jobId: job.id, kind: job.kind, attempt: job.attempts, err: message },
+          'job failed for good',
+        );
         await this.exhaust(handler, job, message);
         return report('failed');
       }
@@ -278,7 +293,10 @@ export class JobWorker {
         error instanceof RetryAfterError
           ? error.retryAfterMs
           : retryDelayMs(job.attempts, this.options.backoff, this.options.random ?? Math.random);
-      logger.info({ jobId: job.id, kind: job.kind, attempt: job.attempts, delayMs: delay, err: message }, 'job will retry');
+      logger.info(
+        { jobId: job.id, kind: job.kind, attempt: job.attempts, delayMs: delay, err: message },
+        'job will retry',
+      );
       await retryJob(db, job, now, new Date(now.getTime() + delay), message);
       return report('retry');
     } finally {
@@ -287,9 +305,10 @@ export class JobWorker {
   }
 
   private async exhaust(handler: JobHandler, job: ClaimedJob, message: string): Promise<void> {
+    const now = this.options.clock.now();
     await this.options.db.transaction(async (tx) => {
-      await failJob(tx, job, this.options.clock.now(), message);
-      await handler.onExhausted?.(tx, job, message);
+      await failJob(tx, job, now, message);
+      await handler.onExhausted?.(tx, job, message, now);
     });
   }
 }

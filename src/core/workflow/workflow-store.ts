@@ -128,5 +128,9 @@ export async function getWorkflow(executor: Executor, id: string): Promise<Workf
 }
 
 export async function getAuditTrail(executor: Executor, workflowId: string): Promise<AuditEntry[]> {
-  return executor.select().from(auditLog).where(eq(auditLog.workflowId, workflowId)).orderBy(asc(auditLog.id));
+  return executor
+    .select()
+    .from(auditLog)
+    .where(eq(auditLog.workflowId, workflowId))
+    .orderBy(asc(auditLog.id));
 }

@@ -51,16 +51,28 @@ describe(`workflow store (${databaseKind})`, () => {
       to: 'drafted',
       data: { step: 1 },
       audit: { reason: 'draft ready', actor: 'ai', details: { confidence: 0.9 }, correlationId: 'corr-t' },
-      jobs: [{ kind: 'test.send', bound: true }, { kind: 'test.timer', delayMs: 60_000 }],
+      jobs: [
+        { kind: 'test.send', bound: true },
+        { kind: 'test.timer', delayMs: 60_000 },
+      ],
       now: later,
     });
-    expect(next).toMatchObject({ state: 'drafted', previousState: 'received', version: 2, data: { step: 1 } });
+    expect(next).toMatchObject({
+      state: 'drafted',
+      previousState: 'received',
+      version: 2,
+      data: { step: 1 },
+    });
     const trail = await getAuditTrail(db(), wf.id);
     expect(trail.map((a) => [a.fromState, a.toState, a.actor])).toEqual([
       [null, 'received', 'system'],
       ['received', 'drafted', 'ai'],
     ]);
-    expect(trail[1]).toMatchObject({ reason: 'draft ready', details: { confidence: 0.9 }, correlationId: 'corr-t' });
+    expect(trail[1]).toMatchObject({
+      reason: 'draft ready',
+      details: { confidence: 0.9 },
+      correlationId: 'corr-t',
+    });
     const queued = await db().select().from(jobs).where(eq(jobs.workflowId, wf.id));
     expect(queued.find((j) => j.kind === 'test.send')?.workflowVersion).toBe(2);
     const timer = (await db().select().from(jobs).where(eq(jobs.kind, 'test.timer'))).at(-1);
@@ -70,7 +82,13 @@ describe(`workflow store (${databaseKind})`, () => {
 
   it('rejects a stale version and writes nothing', async () => {
     const wf = await newWorkflow();
-    await transition(db(), { workflowId: wf.id, expectedVersion: 1, to: 'a', audit: { reason: 'r', actor: 'x' }, now });
+    await transition(db(), {
+      workflowId: wf.id,
+      expectedVersion: 1,
+      to: 'a',
+      audit: { reason: 'r', actor: 'x' },
+      now,
+    });
     await expect(
       transition(db(), {
         workflowId: wf.id,
@@ -90,19 +108,31 @@ describe(`workflow store (${databaseKind})`, () => {
     const wf = await newWorkflow();
     const attempts = await Promise.allSettled(
       ['x', 'y', 'z'].map((to) =>
-        transition(db(), { workflowId: wf.id, expectedVersion: 1, to, audit: { reason: to, actor: to }, now }),
+        transition(db(), {
+          workflowId: wf.id,
+          expectedVersion: 1,
+          to,
+          audit: { reason: to, actor: to },
+          now,
+        }),
       ),
     );
     expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
-    expect(attempts.filter((a) => a.status === 'rejected').map((a) => (a as PromiseRejectedResult).reason)).toSatisfy(
-      (reasons: unknown[]) => reasons.every((r) => r instanceof StaleVersionError),
-    );
+    expect(
+      attempts.filter((a) => a.status === 'rejected').map((a) => (a as PromiseRejectedResult).reason),
+    ).toSatisfy((reasons: unknown[]) => reasons.every((r) => r instanceof StaleVersionError));
     expect(await getAuditTrail(db(), wf.id)).toHaveLength(2);
   });
 
   it('an unknown workflow is not found', async () => {
     await expect(
-      transition(db(), { workflowId: randomUUID(), expectedVersion: 1, to: 'a', audit: { reason: 'r', actor: 'x' }, now }),
+      transition(db(), {
+        workflowId: randomUUID(),
+        expectedVersion: 1,
+        to: 'a',
+        audit: { reason: 'r', actor: 'x' },
+        now,
+      }),
     ).rejects.toBeInstanceOf(WorkflowNotFoundError);
   });
 

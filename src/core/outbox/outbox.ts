@@ -1,0 +1,163 @@
+import { eq, sql } from 'drizzle-orm';
+import type { Executor, Tx } from '../db/database.js';
+import { outbox } from '../db/schema.js';
+import { enqueueJobs } from '../jobs/job-queue.js';
+import type { JobHandler } from '../jobs/job-worker.js';
+import { NonRetriableError } from '../retry-errors.js';
+import { currentCorrelationId } from '../runtime.js';
+
+/**
+ * Every outbound send (SMS, email, notification) is an outbox row with a stable idempotency key
+ * (one per draft version), written in the same transaction as the decision to send, and a job
+ * that delivers it. The row is marked `sending` (committed) before the provider call and `sent`
+ * after, in the transaction that also runs the channel's onSent hook. A crash between the two
+ * leaves the row `sending`: the retry passes `maybeSent` so the channel can use the provider's
+ * idempotency key or reconcile before sending again.
+ */
+
+export type OutboxRow = typeof outbox.$inferSelect;
+
+export type OutboundMessage = {
+  recipient: string;
+  payload: Record<string, unknown>;
+  idempotencyKey: string;
+  /** True when an earlier attempt reached the provider call and its outcome is unknown. */
+  maybeSent: boolean;
+  attempt: number;
+};
+
+export type OutboundChannel = {
+  name: string;
+  send(message: OutboundMessage, signal: AbortSignal): Promise<{ providerId: string }>;
+  /** Runs in the transaction that marks the row sent (e.g. the workflow's next transition). */
+  onSent?(tx: Tx, row: OutboxRow, providerId: string): Promise<void>;
+  /** Runs in the transaction that marks the row failed for good. */
+  onFailed?(tx: Tx, row: OutboxRow, error: string): Promise<void>;
+};
+
+export const OUTBOX_JOB = 'outbox.deliver';
+
+export async function enqueueOutbound(
+  executor: Executor,
+  input: {
+    channel: string;
+    recipient: string;
+    payload: Record<string, unknown>;
+    idempotencyKey: string;
+    workflowId?: string;
+    now: Date;
+    /** Deliver no earlier than this (allowed hours). */
+    notBefore?: Date;
+  },
+): Promise<{ id: number; created: boolean }> {
+  const [row] = await executor
+    .insert(outbox)
+    .values({
+      channel: input.channel,
+      idempotencyKey: input.idempotencyKey,
+      recipient: input.recipient,
+      payload: input.payload,
+      state: 'pending',
+      workflowId: input.workflowId ?? null,
+      correlationId: currentCorrelationId() ?? null,
+      createdAt: input.now,
+      updatedAt: input.now,
+    })
+    .onConflictDoNothing()
+    .returning({ id: outbox.id });
+  if (!row) {
+    const [existing] = await executor
+      .select({ id: outbox.id })
+      .from(outbox)
+      .where(eq(outbox.idempotencyKey, input.idempotencyKey));
+    return { id: existing?.id ?? -1, created: false };
+  }
+  await enqueueJobs(
+    executor,
+    [
+      {
+        kind: OUTBOX_JOB,
+        payload: { outboxId: row.id },
+        singletonKey: `outbox:${row.id}`,
+        ...(input.notBefore ? { runAt: input.notBefore } : {}),
+      },
+    ],
+    input.now,
+  );
+  return { id: row.id, created: true };
+}
+
+export async function getOutboxRow(executor: Executor, id: number): Promise<OutboxRow | undefined> {
+  const [row] = await executor.select().from(outbox).where(eq(outbox.id, id));
+  return row;
+}
+
+export function outboxDeliveryHandler(options: {
+  channels: ReadonlyMap<string, OutboundChannel>;
+  onOutcome?: (channel: string, outcome: 'sent' | 'attempt_failed' | 'failed') => void;
+  concurrency?: number;
+}): JobHandler {
+  const channelOf = (row: OutboxRow) => {
+    const channel = options.channels.get(row.channel);
+    if (!channel) throw new NonRetriableError(`No outbound channel named ${row.channel} is configured`);
+    return channel;
+  };
+  return {
+    kind: OUTBOX_JOB,
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    async run(ctx) {
+      const outboxId = Number(ctx.job.payload.outboxId);
+      const row = await getOutboxRow(ctx.db, outboxId);
+      if (!row) throw new NonRetriableError(`outbox row ${outboxId} does not exist`);
+      if (row.state === 'sent' || row.state === 'failed') return; // already settled: a repeat is harmless
+      const channel = channelOf(row);
+      const maybeSent = row.state === 'sending';
+      const now = ctx.now();
+      await ctx.db
+        .update(outbox)
+        .set({ state: 'sending', attempts: sql`${outbox.attempts} + 1`, updatedAt: now })
+        .where(eq(outbox.id, row.id));
+      let providerId: string;
+      try {
+        ({ providerId } = await channel.send(
+          {
+            recipient: row.recipient,
+            payload: row.payload,
+            idempotencyKey: row.idempotencyKey,
+            maybeSent,
+            attempt: row.attempts + 1,
+          },
+          ctx.signal,
+        ));
+      } catch (error) {
+        options.onOutcome?.(row.channel, 'attempt_failed');
+        await ctx.db
+          .update(outbox)
+          .set({
+            lastError: error instanceof Error ? error.message.slice(0, 2000) : String(error),
+            updatedAt: ctx.now(),
+          })
+          .where(eq(outbox.id, row.id));
+        throw error;
+      }
+      await ctx.complete(async (tx) => {
+        await tx
+          .update(outbox)
+          .set({ state: 'sent', providerId, sentAt: ctx.now(), updatedAt: ctx.now(), lastError: null })
+          .where(eq(outbox.id, row.id));
+        await channel.onSent?.(tx, row, providerId);
+      });
+      options.onOutcome?.(row.channel, 'sent');
+    },
+    async onExhausted(tx, job, error, now) {
+      const row = await getOutboxRow(tx, Number(job.payload.outboxId));
+      if (!row || row.state === 'sent') return;
+      await tx
+        .update(outbox)
+        .set({ state: 'failed', lastError: error, updatedAt: now })
+        .where(eq(outbox.id, row.id));
+      options.onOutcome?.(row.channel, 'failed');
+      await options.channels.get(row.channel)?.onFailed?.(tx, row, error);
+    },
+  };
+}

@@ -1,0 +1,125 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Logger } from 'pino';
+import { ZodError } from 'zod';
+import { currentCorrelationId } from '../core/runtime.js';
+
+/**
+ * RFC 9457 problem details for every error response. Only messages written for the client
+ * leave the service; a 5xx says nothing about internals and carries the correlation id.
+ */
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export type ProblemBody = {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  correlation_id?: string;
+  errors?: { pointer: string; detail: string }[];
+  [extension: string]: unknown;
+};
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** Throw from a handler to answer with a problem. */
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly detail: string,
+    readonly extra: {
+      type?: string;
+      title?: string;
+      headers?: Record<string, string>;
+      [k: string]: unknown;
+    } = {},
+  ) {
+    super(detail);
+    this.name = 'HttpProblem';
+  }
+}
+
+export function problemResponse(
+  c: Context,
+  status: ContentfulStatusCode,
+  detail: string | undefined,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Response {
+  const { type, title, ...rest } = extra;
+  const body: ProblemBody = {
+    type: (type as string | undefined) ?? 'about:blank',
+    title: (title as string | undefined) ?? TITLES[status] ?? 'Error',
+    status,
+    ...(detail === undefined ? {} : { detail }),
+    instance: c.req.path,
+    ...rest,
+  };
+  const correlationId = currentCorrelationId();
+  if (correlationId) body.correlation_id = correlationId;
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...headers },
+  });
+}
+
+/** zod issues → problem errors, with JSON pointers into the request part that was wrong. */
+export function zodProblemErrors(error: ZodError, part: string): { pointer: string; detail: string }[] {
+  return error.issues.map((issue) => ({
+    pointer: `/${[part, ...issue.path.map(String)].filter(Boolean).join('/')}`.replace(/^\/body/, ''),
+    detail: issue.message,
+  }));
+}
+
+export function validationProblem(c: Context, error: ZodError, part: string): Response {
+  const errors = zodProblemErrors(error, part === 'json' || part === 'form' ? 'body' : part);
+  const summary = errors.map((e) => `${e.pointer || '/'}: ${e.detail}`).join('; ');
+  return problemResponse(c, 400, `The request ${part === 'json' ? 'body' : part} is invalid: ${summary}`, {
+    type: 'https://countersign.dev/problems/validation',
+    errors,
+  });
+}
+
+export function errorMapper(logger: Logger) {
+  return (error: Error, c: Context): Response => {
+    if (error instanceof HttpProblem) {
+      const { headers, ...extra } = error.extra;
+      return problemResponse(c, error.status, error.detail, extra, headers ?? {});
+    }
+    if (error instanceof HTTPException) {
+      const status = error.status as ContentfulStatusCode;
+      if (status < 500) {
+        const detail =
+          status === 415
+            ? `Content-Type ${c.req.header('content-type') ?? '(none)'} is not accepted here; send application/json.`
+            : status === 400 && /JSON/i.test(error.message)
+              ? 'The request body is not valid JSON.'
+              : error.message || TITLES[status];
+        return problemResponse(c, status, detail);
+      }
+    }
+    if (error instanceof ZodError) return validationProblem(c, error, 'json');
+    logger.error({ err: error, path: c.req.path, method: c.req.method }, 'unhandled error');
+    return problemResponse(
+      c,
+      500,
+      'Something went wrong on our side. Quote the correlation id when you report it.',
+    );
+  };
+}

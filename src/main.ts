@@ -1,0 +1,157 @@
+import { hostname } from 'node:os';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Logger } from 'pino';
+import { buildApp, type HttpModule } from './app.js';
+import type { Config } from './config/config.js';
+import { ensureFirstAdminToken } from './core/auth/token-store.js';
+import { openDatabase, type Database } from './core/db/database.js';
+import { DependencyRegistry, type DependencyCheck } from './core/health/dependency-registry.js';
+import { maintenanceHandler, scheduleMaintenance } from './core/jobs/maintenance.js';
+import { JobWorker, type JobHandler } from './core/jobs/job-worker.js';
+import { outboxDeliveryHandler, type OutboundChannel } from './core/outbox/outbox.js';
+import { randomIds, systemClock, type Clock } from './core/runtime.js';
+import { databaseDependency } from './http/health-routes.js';
+import { createLogger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+
+/**
+ * The composition root: the only place that picks adapters from config and wires domains,
+ * the HTTP edge and the job worker together. Domains arrive as modules (routes, job handlers,
+ * outbound channels, dependency checks).
+ */
+export type ServiceModule = HttpModule & {
+  jobs?: readonly JobHandler[];
+  channels?: readonly OutboundChannel[];
+  dependencies?: readonly DependencyCheck[];
+};
+
+export type Service = {
+  config: Config;
+  database: Database;
+  logger: Logger;
+  worker: JobWorker | undefined;
+  port: number | undefined;
+  url: string | undefined;
+  stop(): Promise<void>;
+};
+
+export type StartOptions = {
+  clock?: Clock;
+  logger?: Logger;
+  modules?: readonly ServiceModule[];
+  /** Where the first admin token is printed (stdout by default). */
+  announce?: (line: string) => void;
+};
+
+export async function startService(config: Config, options: StartOptions = {}): Promise<Service> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ level: config.logLevel, service: config.serviceName });
+  const announce = options.announce ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const modules = options.modules ?? [];
+  const startedAt = clock.now();
+
+  const database = await openDatabase({
+    url: config.database.url,
+    dataDir: config.database.dataDir,
+    poolSize: config.database.poolSize,
+  });
+  try {
+    await database.migrate();
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  logger.info({ database: database.kind, role: config.role }, 'database ready');
+
+  if (!config.auth.adminToken) {
+    const first = await ensureFirstAdminToken(database.db, clock.now());
+    if (first) {
+      announce(
+        [
+          '',
+          '================================================================',
+          ' First start: an admin API token was created. It is shown once.',
+          ` Token: ${first.token}`,
+          ' Use it as "Authorization: Bearer <token>"; make others with',
+          ' `countersign token create --role manager --name <name>`.',
+          '================================================================',
+          '',
+        ].join('\n'),
+      );
+    }
+  }
+
+  const metrics = createMetrics();
+  const dependencies = new DependencyRegistry();
+  dependencies.register(databaseDependency(database));
+  for (const dep of modules.flatMap((m) => m.dependencies ?? [])) dependencies.register(dep);
+
+  let worker: JobWorker | undefined;
+  if (config.role !== 'api') {
+    const channels = new Map(modules.flatMap((m) => m.channels ?? []).map((ch) => [ch.name, ch] as const));
+    worker = new JobWorker({
+      db: database.db,
+      handlers: [
+        maintenanceHandler,
+        outboxDeliveryHandler({
+          channels,
+          onOutcome: (ch, outcome) => metrics.outboxSends.inc({ channel: ch, outcome }),
+        }),
+        ...modules.flatMap((m) => m.jobs ?? []),
+      ],
+      clock,
+      logger,
+      owner: `${hostname()}:${process.pid}:${randomIds.uuid().slice(0, 8)}`,
+      pollIntervalMs: config.jobs.pollIntervalMs,
+      leaseMs: config.jobs.leaseMs,
+      concurrency: config.jobs.concurrency,
+      maxAttempts: config.jobs.maxRetryAttempts + 1,
+      backoff: { baseMs: config.jobs.retryBaseDelayMs, maxMs: config.jobs.retryMaxDelayMs },
+      onOutcome: (kind, outcome, seconds) => {
+        metrics.jobRuns.inc({ kind, outcome });
+        metrics.jobDuration.observe({ kind }, seconds);
+      },
+    });
+    await scheduleMaintenance(database.db, clock.now());
+    worker.start();
+  }
+
+  let server: ServerType | undefined;
+  let port: number | undefined;
+  if (config.role !== 'worker') {
+    const app = buildApp({ config, database, clock, logger, metrics, dependencies, startedAt, modules });
+    port = await new Promise<number>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) =>
+        resolve(info.port),
+      );
+      s.once('error', reject);
+      server = s;
+    });
+    logger.info({ port, host: config.host }, `listening on http://${config.host}:${port}`);
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    database,
+    logger,
+    worker,
+    port,
+    url: port === undefined ? undefined : `http://127.0.0.1:${port}`,
+    stop() {
+      stopping ??= (async () => {
+        logger.info('shutting down: no new requests or jobs');
+        const closed = server
+          ? new Promise<void>((resolve) => server?.close(() => resolve()))
+          : Promise.resolve();
+        await worker?.stop(config.jobs.shutdownGraceMs);
+        // Idle keep-alive connections would hold close() open; in-flight requests had the grace above.
+        (server as { closeIdleConnections?: () => void } | undefined)?.closeIdleConnections?.();
+        await Promise.race([closed, new Promise((r) => setTimeout(r, config.jobs.shutdownGraceMs))]);
+        await database.close();
+        logger.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}
