@@ -72,6 +72,7 @@ CREATE TABLE "outbox" (
 	"payload" jsonb NOT NULL,
 	"state" text DEFAULT 'pending' NOT NULL,
 	"attempts" integer DEFAULT 0 NOT NULL,
+	"lease_expires_at" timestamp with time zone,
 	"provider_id" text,
 	"last_error" text,
 	"workflow_id" uuid,

@@ -121,6 +121,8 @@ export const outbox = pgTable(
     /** pending | sending | sent | failed */
     state: text('state').notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
+    /** While `sending`: the attempt in progress owns the row until then (a crash lets it expire). */
+    leaseExpiresAt: at('lease_expires_at'),
     providerId: text('provider_id'),
     lastError: text('last_error'),
     workflowId: uuid('workflow_id'),

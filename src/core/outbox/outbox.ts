@@ -1,9 +1,9 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, lte, or } from 'drizzle-orm';
 import type { Executor, Tx } from '../db/database.js';
 import { outbox } from '../db/schema.js';
 import { enqueueJobs } from '../jobs/job-queue.js';
 import type { JobHandler } from '../jobs/job-worker.js';
-import { NonRetriableError } from '../retry-errors.js';
+import { NonRetriableError, RetryAfterError, retryClassOf } from '../retry-errors.js';
 import { currentCorrelationId } from '../runtime.js';
 
 /**
@@ -112,11 +112,35 @@ export function outboxDeliveryHandler(options: {
       if (row.state === 'sent' || row.state === 'failed') return; // already settled: a repeat is harmless
       const channel = channelOf(row);
       const maybeSent = row.state === 'sending';
+      // The row is claimed like a job: `pending`, or `sending` whose attempt died (lease expired).
+      // Of two deliveries of one row (a duplicate job, a lease taken over) only one reaches the
+      // provider; the attempt's time limit ends before the row's lease does.
       const now = ctx.now();
-      await ctx.db
+      const claimed = await ctx.db
         .update(outbox)
-        .set({ state: 'sending', attempts: sql`${outbox.attempts} + 1`, updatedAt: now })
-        .where(eq(outbox.id, row.id));
+        .set({
+          state: 'sending',
+          attempts: row.attempts + 1,
+          leaseExpiresAt: ctx.job.leaseExpiresAt,
+          updatedAt: now,
+        })
+        .where(
+          and(
+            eq(outbox.id, row.id),
+            eq(outbox.attempts, row.attempts),
+            or(
+              eq(outbox.state, 'pending'),
+              and(
+                eq(outbox.state, 'sending'),
+                or(isNull(outbox.leaseExpiresAt), lte(outbox.leaseExpiresAt, now)),
+              ),
+            ),
+          ),
+        )
+        .returning({ id: outbox.id });
+      if (claimed.length === 0) {
+        throw new RetryAfterError('another delivery of this message is under way', 5000);
+      }
       let providerId: string;
       try {
         ({ providerId } = await channel.send(
@@ -131,9 +155,15 @@ export function outboxDeliveryHandler(options: {
         ));
       } catch (error) {
         options.onOutcome?.(row.channel, 'attempt_failed');
+        // A refusal (4xx, 429) means the provider did not send; a timeout or a 5xx leaves it unknown,
+        // so the row stays `sending` and the next attempt is told maybeSent.
+        const refused = retryClassOf(error) !== 'retriable';
         await ctx.db
           .update(outbox)
           .set({
+            // The attempt is over either way: release the row for the next one.
+            leaseExpiresAt: null,
+            ...(refused ? { state: 'pending' } : {}),
             lastError: error instanceof Error ? error.message.slice(0, 2000) : String(error),
             updatedAt: ctx.now(),
           })
@@ -143,7 +173,14 @@ export function outboxDeliveryHandler(options: {
       await ctx.complete(async (tx) => {
         await tx
           .update(outbox)
-          .set({ state: 'sent', providerId, sentAt: ctx.now(), updatedAt: ctx.now(), lastError: null })
+          .set({
+            state: 'sent',
+            providerId,
+            sentAt: ctx.now(),
+            updatedAt: ctx.now(),
+            lastError: null,
+            leaseExpiresAt: null,
+          })
           .where(eq(outbox.id, row.id));
         await channel.onSent?.(tx, row, providerId);
       });
