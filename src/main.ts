@@ -9,10 +9,11 @@ import { DependencyRegistry, type DependencyCheck } from './core/health/dependen
 import { maintenanceHandler, scheduleMaintenance } from './core/jobs/maintenance.js';
 import { JobWorker, type JobHandler } from './core/jobs/job-worker.js';
 import { outboxDeliveryHandler, type OutboundChannel } from './core/outbox/outbox.js';
-import { randomIds, systemClock, type Clock } from './core/runtime.js';
+import { randomIds, systemClock, type Clock, type Ids } from './core/runtime.js';
+import { WorkflowStore } from './core/workflow/workflow-store.js';
 import { databaseDependency } from './http/health-routes.js';
 import { createLogger } from './observability/logger.js';
-import { createMetrics } from './observability/metrics.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 
 /**
  * The composition root: the only place that picks adapters from config and wires domains,
@@ -24,6 +25,21 @@ export type ServiceModule = HttpModule & {
   channels?: readonly OutboundChannel[];
   dependencies?: readonly DependencyCheck[];
 };
+
+/** What the core hands each module: its database, clock, ids, logger, metrics and workflow store. */
+export type CoreServices = {
+  config: Config;
+  db: Database['db'];
+  clock: Clock;
+  ids: Ids;
+  logger: Logger;
+  metrics: Metrics;
+  workflows: WorkflowStore;
+  /** Call after a transaction that enqueued jobs commits, so this process runs them without waiting for a poll. */
+  wakeWorker(): void;
+};
+
+export type ModuleFactory = (core: CoreServices) => ServiceModule;
 
 export type Service = {
   config: Config;
@@ -38,7 +54,7 @@ export type Service = {
 export type StartOptions = {
   clock?: Clock;
   logger?: Logger;
-  modules?: readonly ServiceModule[];
+  modules?: readonly ModuleFactory[];
   /** Where the first admin token is printed (stdout by default). */
   announce?: (line: string) => void;
 };
@@ -47,7 +63,6 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel, service: config.serviceName });
   const announce = options.announce ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const modules = options.modules ?? [];
   const startedAt = clock.now();
 
   const database = await openDatabase({
@@ -82,11 +97,22 @@ export async function startService(config: Config, options: StartOptions = {}): 
   }
 
   const metrics = createMetrics();
+  let worker: JobWorker | undefined;
+  const core: CoreServices = {
+    config,
+    db: database.db,
+    clock,
+    ids: randomIds,
+    logger,
+    metrics,
+    workflows: new WorkflowStore((kind, to) => metrics.transitions.inc({ kind, to })),
+    wakeWorker: () => worker?.wake(),
+  };
+  const modules = (options.modules ?? []).map((factory) => factory(core));
   const dependencies = new DependencyRegistry();
   dependencies.register(databaseDependency(database));
   for (const dep of modules.flatMap((m) => m.dependencies ?? [])) dependencies.register(dep);
 
-  let worker: JobWorker | undefined;
   if (config.role !== 'api') {
     const channels = new Map(modules.flatMap((m) => m.channels ?? []).map((ch) => [ch.name, ch] as const));
     worker = new JobWorker({

@@ -134,3 +134,32 @@ export async function getAuditTrail(executor: Executor, workflowId: string): Pro
     .where(eq(auditLog.workflowId, workflowId))
     .orderBy(asc(auditLog.id));
 }
+
+/**
+ * The store as domains receive it: the functions above, plus a report of every committed-to
+ * change to metrics. Counting happens after the write succeeds; a caller's outer transaction
+ * that later rolls back still counts (the metric is "transitions written", not "committed").
+ */
+export class WorkflowStore {
+  constructor(private readonly onTransition: (kind: string, to: string) => void = () => undefined) {}
+
+  async create(executor: Executor, input: CreateWorkflow): Promise<Workflow> {
+    const created = await createWorkflow(executor, input);
+    this.onTransition(created.kind, created.state);
+    return created;
+  }
+
+  async transition(executor: Executor, input: Transition): Promise<Workflow> {
+    const updated = await transition(executor, input);
+    this.onTransition(updated.kind, updated.state);
+    return updated;
+  }
+
+  get(executor: Executor, id: string): Promise<Workflow | undefined> {
+    return getWorkflow(executor, id);
+  }
+
+  auditTrail(executor: Executor, workflowId: string): Promise<AuditEntry[]> {
+    return getAuditTrail(executor, workflowId);
+  }
+}

@@ -8,6 +8,7 @@ import {
   getAuditTrail,
   getWorkflow,
   transition,
+  WorkflowStore,
 } from '../../../src/core/workflow/workflow-store.js';
 import { withCorrelationId } from '../../../src/core/runtime.js';
 import { databaseKind, useTestDatabase } from '../../helpers/test-database.js';
@@ -155,5 +156,36 @@ describe(`workflow store (${databaseKind})`, () => {
     expect(after).toMatchObject({ state: 'received', version: 1 });
     expect(await getAuditTrail(db(), wf.id)).toHaveLength(1);
     expect(await db().select().from(jobs).where(eq(jobs.kind, 'test.rolled-back'))).toHaveLength(0);
+  });
+
+  it('WorkflowStore reports each written change (for countersign_workflow_transitions_total), not refused ones', async () => {
+    const seen: string[] = [];
+    const store = new WorkflowStore((kind, to) => seen.push(`${kind}:${to}`));
+    const wf = await store.create(db(), {
+      id: randomUUID(),
+      kind: 'metered',
+      subjectKey: 'k',
+      state: 'received',
+      audit: { reason: 'r', actor: 'a' },
+      now,
+    });
+    await store.transition(db(), {
+      workflowId: wf.id,
+      expectedVersion: 1,
+      to: 'sent',
+      audit: { reason: 'r', actor: 'a' },
+      now,
+    });
+    await expect(
+      store.transition(db(), {
+        workflowId: wf.id,
+        expectedVersion: 1,
+        to: 'again',
+        audit: { reason: 'r', actor: 'a' },
+        now,
+      }),
+    ).rejects.toBeInstanceOf(StaleVersionError);
+    expect(seen).toEqual(['metered:received', 'metered:sent']);
+    expect((await store.auditTrail(db(), wf.id)).map((a) => a.toState)).toEqual(['received', 'sent']);
   });
 });
