@@ -108,20 +108,22 @@ function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, version = '0.0.0'): Config {
-  const parsed = envSchema.safeParse(withoutEmpty(env));
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => ({
-      variable: String(issue.path[0] ?? '(environment)'),
-      message: issue.message,
-    }));
-    throw new ConfigError(problems);
+  const raw = withoutEmpty(env);
+  const parsed = envSchema.safeParse(raw);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(environment)'),
+        message: issue.message,
+      }));
+  // Checked on its own so that it is named together with any other bad variable.
+  const retryBase = envSchema.shape.RETRY_BASE_DELAY_MS.safeParse(raw.RETRY_BASE_DELAY_MS);
+  const retryMax = envSchema.shape.RETRY_MAX_DELAY_MS.safeParse(raw.RETRY_MAX_DELAY_MS);
+  if (retryBase.success && retryMax.success && retryBase.data > retryMax.data) {
+    problems.push({ variable: 'RETRY_BASE_DELAY_MS', message: 'must not exceed RETRY_MAX_DELAY_MS' });
   }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
-  if (e.RETRY_BASE_DELAY_MS > e.RETRY_MAX_DELAY_MS) {
-    throw new ConfigError([
-      { variable: 'RETRY_BASE_DELAY_MS', message: 'must not exceed RETRY_MAX_DELAY_MS' },
-    ]);
-  }
   const config: Config = {
     port: e.PORT,
     host: e.HOST,

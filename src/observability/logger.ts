@@ -9,7 +9,7 @@ export function createLogger(
   options: { level: string; service: string },
   destination?: DestinationStream,
 ): Logger {
-  return pino(
+  const logger = pino(
     {
       level: options.level,
       base: { service: options.service },
@@ -18,6 +18,14 @@ export function createLogger(
       mixin() {
         const correlationId = currentCorrelationId();
         return correlationId ? { correlation_id: correlationId } : {};
+      },
+      serializers: {
+        // The final message however pino built it, including the error's own message that it
+        // uses when a line has none (logger.error(err), logger.error({ err })).
+        msg: (msg: unknown) => (typeof msg === 'string' ? redactText(msg) : msg),
+        // formatters.log has already made errors a redacted { type, message }; pino's default
+        // err serializer would then report every error's type as "Object".
+        err: (err: unknown) => err,
       },
       formatters: {
         level: (label) => ({ level: label }),
@@ -32,4 +40,11 @@ export function createLogger(
     },
     destination,
   );
+  // Child bindings are serialized once, past formatters.log: redact them on the way in.
+  // Children inherit this method, so grandchildren are covered too.
+  const child = logger.child;
+  logger.child = function (this: Logger, bindings, childOptions) {
+    return child.call(this, redactValue(bindings) as typeof bindings, childOptions);
+  } as typeof logger.child;
+  return logger;
 }

@@ -19,7 +19,8 @@ export function redactValue(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (value instanceof Date) return value;
   if (value instanceof Error) {
-    return { type: value.name, message: redactText(value.message) };
+    // The stack stays (a 500 is hard to debug without it), scrubbed like everything else.
+    return { type: value.name, message: redactText(value.message), stack: redactText(value.stack ?? '') };
   }
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
   const out: Record<string, unknown> = {};

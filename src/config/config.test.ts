@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, configVariables, loadConfig } from './config.js';
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = loadConfig({}, '1.2.3');
+    expect(config).toEqual({
+      port: 8000,
+      host: '0.0.0.0',
+      publicBaseUrl: undefined,
+      serviceName: 'countersign',
+      version: '1.2.3',
+      role: 'all',
+      logLevel: 'info',
+      database: { url: undefined, poolSize: 10, dataDir: './data' },
+      auth: { adminToken: undefined },
+      http: { bodyLimitBytes: 256 * 1024, idempotencyTtlHours: 24 },
+      jobs: {
+        maxRetryAttempts: 3,
+        retryBaseDelayMs: 1000,
+        retryMaxDelayMs: 300_000,
+        pollIntervalMs: 250,
+        leaseMs: 60_000,
+        concurrency: 16,
+        shutdownGraceMs: 10_000,
+      },
+      health: { memoryWarnRatio: 0.9 },
+    });
+  });
+
+  it('treats empty and blank values as unset', () => {
+    const config = loadConfig({
+      PORT: '',
+      MAX_RETRY_ATTEMPTS: '   ',
+      DATABASE_URL: '',
+      API_ADMIN_TOKEN: ' ',
+    });
+    expect(config.port).toBe(8000);
+    expect(config.jobs.maxRetryAttempts).toBe(3);
+    expect(config.database.url).toBeUndefined();
+    expect(config.auth.adminToken).toBeUndefined();
+  });
+
+  it('reads and trims the values it is given', () => {
+    const config = loadConfig({
+      PORT: ' 9090 ',
+      HOST: '127.0.0.1',
+      PUBLIC_BASE_URL: 'https://countersign.example.com',
+      SERVICE_NAME: 'cs-prod',
+      COUNTERSIGN_ROLE: 'worker',
+      LOG_LEVEL: 'debug',
+      DATABASE_URL: ' postgresql://app@db.internal:5432/countersign ',
+      DATABASE_POOL_SIZE: '25',
+      API_ADMIN_TOKEN: 'a-long-enough-admin-token-value',
+      BODY_LIMIT_BYTES: '1024',
+      MAX_RETRY_ATTEMPTS: '0',
+      RETRY_BASE_DELAY_MS: '500',
+      RETRY_MAX_DELAY_MS: '500',
+      MEMORY_WARN_RATIO: '0.75',
+    });
+    expect(config).toMatchObject({
+      port: 9090,
+      host: '127.0.0.1',
+      publicBaseUrl: 'https://countersign.example.com',
+      serviceName: 'cs-prod',
+      role: 'worker',
+      logLevel: 'debug',
+      database: { url: 'postgresql://app@db.internal:5432/countersign', poolSize: 25 },
+      auth: { adminToken: 'a-long-enough-admin-token-value' },
+      http: { bodyLimitBytes: 1024 },
+      jobs: { maxRetryAttempts: 0, retryBaseDelayMs: 500, retryMaxDelayMs: 500 },
+      health: { memoryWarnRatio: 0.75 },
+    });
+  });
+
+  it('names every bad variable in one error: a bad PORT and a bad MAX_RETRY_ATTEMPTS together', () => {
+    const error = configError({ PORT: 'eighty', MAX_RETRY_ATTEMPTS: '-1', LOG_LEVEL: 'info' });
+    expect(error.name).toBe('ConfigError');
+    expect(error.message).toContain('PORT');
+    expect(error.message).toContain('MAX_RETRY_ATTEMPTS');
+    expect([...new Set(error.problems.map((p) => p.variable))].sort()).toEqual([
+      'MAX_RETRY_ATTEMPTS',
+      'PORT',
+    ]);
+  });
+
+  it('names a retry base delay above the maximum together with the other bad variables', () => {
+    const error = configError({ PORT: '99999', RETRY_BASE_DELAY_MS: '5000', RETRY_MAX_DELAY_MS: '1000' });
+    expect(error.problems.map((p) => p.variable).sort()).toEqual(['PORT', 'RETRY_BASE_DELAY_MS']);
+    expect(configError({ RETRY_BASE_DELAY_MS: '5000', RETRY_MAX_DELAY_MS: '1000' }).message).toContain(
+      'must not exceed RETRY_MAX_DELAY_MS',
+    );
+  });
+
+  it.each([
+    ['PORT', '80abc'],
+    ['PORT', '8080.5'],
+    ['PORT', '1e3'],
+    ['PORT', '0x50'],
+    ['PORT', '65536'],
+    ['PORT', '-1'],
+    ['PORT', 'NaN'],
+    ['PORT', 'Infinity'],
+    ['MAX_RETRY_ATTEMPTS', 'three'],
+    ['MAX_RETRY_ATTEMPTS', '3.0'],
+    ['MAX_RETRY_ATTEMPTS', '51'],
+    ['BODY_LIMIT_BYTES', '1023'],
+    ['BODY_LIMIT_BYTES', '256kb'],
+    ['DATABASE_POOL_SIZE', '0'],
+    ['JOB_LEASE_MS', '60s'],
+    ['IDEMPOTENCY_TTL_HOURS', '1,5'],
+    ['MEMORY_WARN_RATIO', '90%'],
+    ['MEMORY_WARN_RATIO', '1.5'],
+    ['MEMORY_WARN_RATIO', '.9'],
+  ])('never falls back to a default for a malformed number: %s=%s', (variable, value) => {
+    const error = configError({ [variable]: value });
+    expect(error.problems.map((p) => p.variable)).toEqual([variable]);
+    expect(error.message).toContain(variable);
+  });
+
+  it.each([
+    ['mysql://user@db/countersign'],
+    ['postgres:/missing-slash'],
+    ['db.internal:5432/countersign'],
+    ['file:./data'],
+  ])('refuses a DATABASE_URL that is not postgres:// or postgresql:// (%s)', (url) => {
+    const error = configError({ DATABASE_URL: url });
+    expect(error.problems).toEqual([
+      { variable: 'DATABASE_URL', message: expect.stringContaining('postgres://') },
+    ]);
+  });
+
+  it('never echoes the bad value, which may be a secret', () => {
+    const error = configError({
+      DATABASE_URL: 'mysql://app:s3cret-password@db/countersign',
+      API_ADMIN_TOKEN: 'short-s3cret',
+    });
+    expect(error.problems.map((p) => p.variable).sort()).toEqual(['API_ADMIN_TOKEN', 'DATABASE_URL']);
+    expect(error.message).not.toContain('s3cret');
+  });
+
+  it.each([
+    ['COUNTERSIGN_ROLE', 'everything'],
+    ['LOG_LEVEL', 'verbose'],
+    ['PUBLIC_BASE_URL', 'countersign.example.com'],
+  ])('refuses an unknown choice or malformed text: %s=%s', (variable, value) => {
+    expect(configError({ [variable]: value }).problems.map((p) => p.variable)).toEqual([variable]);
+  });
+
+  it('returns a frozen config, nested parts included', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    for (const part of [config.database, config.auth, config.http, config.jobs, config.health]) {
+      expect(Object.isFrozen(part)).toBe(true);
+    }
+    expect(() => {
+      (config as { port: number }).port = 1;
+    }).toThrow(TypeError);
+    expect(() => {
+      (config.jobs as { maxRetryAttempts: number }).maxRetryAttempts = 99;
+    }).toThrow(TypeError);
+    expect(config.port).toBe(8000);
+  });
+
+  it('lists the variables it reads', () => {
+    expect(configVariables).toEqual(
+      expect.arrayContaining([
+        'PORT',
+        'DATABASE_URL',
+        'API_ADMIN_TOKEN',
+        'BODY_LIMIT_BYTES',
+        'MAX_RETRY_ATTEMPTS',
+      ]),
+    );
+  });
+});
