@@ -240,7 +240,14 @@ describe(`durable jobs (${databaseKind})`, () => {
         });
       },
     };
-    await enqueueJobs(db(), [{ kind, payload: { key: 'k1' } }, { kind, payload: { key: 'k1' } }], clock.now());
+    await enqueueJobs(
+      db(),
+      [
+        { kind, payload: { key: 'k1' } },
+        { kind, payload: { key: 'k1' } },
+      ],
+      clock.now(),
+    );
     await testWorker(db(), clock, [handler]).drain();
     const rows = (await db().execute(sql`select n from once_effects where k = 'k1'`)) as unknown as {
       rows: { n: number }[];
@@ -268,7 +275,11 @@ describe(`durable jobs (${databaseKind})`, () => {
       ],
       { concurrency: 16 },
     );
-    await enqueueJobs(db(), Array.from({ length: 7 }, () => ({ kind })), clock.now());
+    await enqueueJobs(
+      db(),
+      Array.from({ length: 7 }, () => ({ kind })),
+      clock.now(),
+    );
     expect(await worker.drain()).toBe(7);
     expect(peak).toBe(2);
   });
@@ -319,7 +330,11 @@ describe(`durable jobs (${databaseKind})`, () => {
         await new Promise((r) => setTimeout(r, 1));
       },
     };
-    await enqueueJobs(db(), Array.from({ length: 120 }, () => ({ kind })), clock.now());
+    await enqueueJobs(
+      db(),
+      Array.from({ length: 120 }, () => ({ kind })),
+      clock.now(),
+    );
     const a = testWorker(db(), clock, [handler], { concurrency: 8 });
     const b = testWorker(db(), clock, [handler], { concurrency: 8 });
     const [ranA, ranB] = await Promise.all([a.drain(), b.drain()]);
