@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { createToken, listTokens, revokeToken, ROLES, type Role } from './core/auth/token-store.js';
 import { DataDirInUseError } from './core/db/data-dir-lock.js';
 import { openDatabase } from './core/db/database.js';
-import { startService } from './main.js';
+import { runUntilSignalled, startService } from './main.js';
 import { version } from './version.js';
 
 const USAGE = `Usage: countersign <command>
@@ -43,25 +43,7 @@ async function withDatabase<T>(
 async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values } = parseArgs({ args, options: { role: { type: 'string' } } });
   const config = loadConfig(values.role ? { ...env, COUNTERSIGN_ROLE: values.role } : env, version);
-  const service = await startService(config);
-  let signals = 0;
-  const shutdown = (signal: string) => {
-    signals += 1;
-    if (signals > 1) {
-      service.logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    service.logger.info({ signal }, 'signal received');
-    service.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        service.logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  await runUntilSignalled(() => startService(config));
 }
 
 async function tokenCommand(args: string[], env: NodeJS.ProcessEnv): Promise<void> {

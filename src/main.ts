@@ -181,3 +181,41 @@ export async function startService(config: Config, options: StartOptions = {}): 
     },
   };
 }
+
+/**
+ * Runs a service until SIGTERM or SIGINT: the first signal stops it gracefully (exit 0), a second
+ * exits at once. A signal that arrives while the service is still starting is honoured as soon as
+ * it has started, so a slow first start is never killed half-way.
+ */
+export async function runUntilSignalled(start: () => Promise<Service>): Promise<void> {
+  let service: Service | undefined;
+  let signals = 0;
+  let pending: string | undefined;
+  const shutdown = (signal: string) => {
+    signals += 1;
+    if (signals > 1) {
+      process.stderr.write(`${signal} again: exiting now\n`);
+      process.exit(1);
+    }
+    if (!service) {
+      pending = signal;
+      return;
+    }
+    const running = service;
+    running.logger.info({ signal }, 'signal received');
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        running.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  service = await start();
+  if (pending) {
+    signals = 0;
+    shutdown(pending);
+  }
+}

@@ -24,10 +24,22 @@ export class DataDirInUseError extends Error {
 
 export type DataDirLock = { release(): void };
 
+/** A zombie (exited, not yet reaped by its parent) holds no files open, so it counts as gone. */
+function isZombie(pid: number): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ...": comm may contain spaces and parentheses, so read after the last ')'.
+    return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+    return !isZombie(pid);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
