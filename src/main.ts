@@ -188,20 +188,18 @@ export async function startService(config: Config, options: StartOptions = {}): 
  * it has started, so a slow first start is never killed half-way.
  */
 export async function runUntilSignalled(start: () => Promise<Service>): Promise<void> {
-  let service: Service | undefined;
-  let signals = 0;
-  let pending: string | undefined;
+  const state: { service?: Service; pending?: string; signals: number } = { signals: 0 };
   const shutdown = (signal: string) => {
-    signals += 1;
-    if (signals > 1) {
+    state.signals += 1;
+    if (state.signals > 1) {
       process.stderr.write(`${signal} again: exiting now\n`);
       process.exit(1);
     }
-    if (!service) {
-      pending = signal;
+    const running = state.service;
+    if (!running) {
+      state.pending = signal;
       return;
     }
-    const running = service;
     running.logger.info({ signal }, 'signal received');
     running.stop().then(
       () => process.exit(0),
@@ -213,9 +211,9 @@ export async function runUntilSignalled(start: () => Promise<Service>): Promise<
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  service = await start();
-  if (pending) {
-    signals = 0;
-    shutdown(pending);
+  state.service = await start();
+  if (state.pending) {
+    state.signals = 0;
+    shutdown(state.pending);
   }
 }
