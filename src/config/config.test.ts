@@ -184,3 +184,12 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('docs/configuration.md', () => {
+  it('documents every variable the service reads', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const doc = await readFile(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    const missing = configVariables.filter((name) => !doc.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
+  });
+});

@@ -31,6 +31,27 @@ export type Job = typeof jobs.$inferSelect;
 /** A claimed job, with the current version of its workflow (when bound) to detect a move-on. */
 export type ClaimedJob = Job & { leaseToken: string; currentWorkflowVersion: number | null };
 
+/** The rows enqueueJobs inserts; the workflow store inserts the same rows inside its own statements. */
+export function jobRows(
+  specs: readonly JobSpec[],
+  now: Date,
+  correlationId: string | undefined = currentCorrelationId(),
+) {
+  return specs.map((spec) => ({
+    kind: spec.kind,
+    payload: spec.payload ?? {},
+    state: 'queued',
+    runAt: spec.runAt ?? new Date(now.getTime() + (spec.delayMs ?? 0)),
+    maxAttempts: spec.maxAttempts ?? null,
+    singletonKey: spec.singletonKey ?? null,
+    workflowId: spec.workflow?.id ?? null,
+    workflowVersion: spec.workflow?.version ?? null,
+    correlationId: correlationId ?? null,
+    createdAt: now,
+    updatedAt: now,
+  }));
+}
+
 export async function enqueueJobs(
   executor: Executor,
   specs: readonly JobSpec[],
@@ -40,21 +61,7 @@ export async function enqueueJobs(
   if (specs.length === 0) return;
   await executor
     .insert(jobs)
-    .values(
-      specs.map((spec) => ({
-        kind: spec.kind,
-        payload: spec.payload ?? {},
-        state: 'queued',
-        runAt: spec.runAt ?? new Date(now.getTime() + (spec.delayMs ?? 0)),
-        maxAttempts: spec.maxAttempts ?? null,
-        singletonKey: spec.singletonKey ?? null,
-        workflowId: spec.workflow?.id ?? null,
-        workflowVersion: spec.workflow?.version ?? null,
-        correlationId: correlationId ?? null,
-        createdAt: now,
-        updatedAt: now,
-      })),
-    )
+    .values(jobRows(specs, now, correlationId))
     // Only the partial unique index on singleton_key can conflict.
     .onConflictDoNothing();
 }

@@ -1,8 +1,8 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
-import type { Executor, Tx } from '../db/database.js';
+import type { Executor } from '../db/database.js';
 import { inTransaction } from '../db/transaction.js';
-import { auditLog, workflows } from '../db/schema.js';
-import { enqueueJobs, type JobSpec } from '../jobs/job-queue.js';
+import { auditLog, jobs, workflows } from '../db/schema.js';
+import { jobRows, type JobSpec } from '../jobs/job-queue.js';
 import { currentCorrelationId } from '../runtime.js';
 import { StaleVersionError, WorkflowNotFoundError } from './errors.js';
 
@@ -49,21 +49,14 @@ export type Transition = {
   now: Date;
 };
 
-function followUps(jobs: readonly FollowUp[] | undefined, workflowId: string, version: number): JobSpec[] {
-  return (jobs ?? []).map(({ bound, ...spec }) =>
+function followUps(list: readonly FollowUp[] | undefined, workflowId: string, version: number): JobSpec[] {
+  return (list ?? []).map(({ bound, ...spec }) =>
     bound ? { ...spec, workflow: { id: workflowId, version } } : spec,
   );
 }
 
-async function writeAudit(
-  tx: Tx,
-  workflowId: string,
-  from: string | null,
-  to: string,
-  audit: Audit,
-  now: Date,
-): Promise<void> {
-  await tx.insert(auditLog).values({
+function auditRow(workflowId: string, from: string | null, to: string, audit: Audit, now: Date) {
+  return {
     workflowId,
     fromState: from,
     toState: to,
@@ -72,12 +65,20 @@ async function writeAudit(
     correlationId: audit.correlationId ?? currentCorrelationId() ?? null,
     details: audit.details ?? {},
     at: now,
-  });
+  };
 }
 
-export function createWorkflow(executor: Executor, input: CreateWorkflow): Promise<Workflow> {
-  return inTransaction(executor, async (tx) => {
-    const [created] = await tx
+/*
+ * Round trips are what a workflow step costs (docs/benchmarks.md), so the writes are packed
+ * into data-modifying CTEs. A statement is atomic on its own, PostgreSQL runs every CTE of it
+ * whether or not the main query reads it, and the audit row's foreign key is checked when the
+ * statement ends, after the workflow row exists.
+ */
+
+export async function createWorkflow(executor: Executor, input: CreateWorkflow): Promise<Workflow> {
+  // One statement, so no BEGIN/COMMIT of its own: the row, its audit row and its jobs.
+  const created = executor.$with('created').as(
+    executor
       .insert(workflows)
       .values({
         id: input.id,
@@ -90,11 +91,28 @@ export function createWorkflow(executor: Executor, input: CreateWorkflow): Promi
         createdAt: input.now,
         updatedAt: input.now,
       })
-      .returning();
-    await writeAudit(tx, input.id, null, input.state, input.audit, input.now);
-    await enqueueJobs(tx, followUps(input.jobs, input.id, 1), input.now);
-    return created as Workflow;
-  });
+      .returning(),
+  );
+  const audited = executor
+    .$with('audited')
+    .as(executor.insert(auditLog).values(auditRow(input.id, null, input.state, input.audit, input.now)));
+  const specs = followUps(input.jobs, input.id, 1);
+  const writes =
+    specs.length === 0
+      ? [created, audited]
+      : [
+          created,
+          audited,
+          executor.$with('queued').as(
+            // Only the partial unique index on singleton_key can conflict.
+            executor.insert(jobs).values(jobRows(specs, input.now)).onConflictDoNothing(),
+          ),
+        ];
+  const [row] = await executor
+    .with(...writes)
+    .select()
+    .from(created);
+  return row as Workflow;
 }
 
 export function transition(executor: Executor, input: Transition): Promise<Workflow> {
@@ -116,8 +134,15 @@ export function transition(executor: Executor, input: Transition): Promise<Workf
       if (!exists) throw new WorkflowNotFoundError(input.workflowId);
       throw new StaleVersionError(input.workflowId, input.expectedVersion);
     }
-    await writeAudit(tx, input.workflowId, updated.previousState, input.to, input.audit, input.now);
-    await enqueueJobs(tx, followUps(input.jobs, input.workflowId, updated.version), input.now);
+    // The audit row and the follow-up jobs in one more statement.
+    const audit = auditRow(input.workflowId, updated.previousState, input.to, input.audit, input.now);
+    const specs = followUps(input.jobs, input.workflowId, updated.version);
+    if (specs.length === 0) {
+      await tx.insert(auditLog).values(audit);
+    } else {
+      const audited = tx.$with('audited').as(tx.insert(auditLog).values(audit));
+      await tx.with(audited).insert(jobs).values(jobRows(specs, input.now)).onConflictDoNothing();
+    }
     return updated;
   });
 }
