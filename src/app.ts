@@ -71,13 +71,13 @@ export function buildApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       publicPaths: [...CORE_PUBLIC_PATHS, ...modules.flatMap((m) => m.publicPaths ?? [])],
     }),
   );
-  // Token creation returns a secret: its response is never stored for replay.
-  app.use('*', async (c, next) => (c.req.path === '/admin/tokens' ? next() : idempotencyMiddleware(c, next)));
   const idempotencyMiddleware = idempotency({
     db: database.db,
     clock,
     ttlMs: config.http.idempotencyTtlHours * 3_600_000,
   });
+  // Token creation returns a secret: its response is never stored for replay.
+  app.use('*', async (c, next) => (c.req.path === '/admin/tokens' ? next() : idempotencyMiddleware(c, next)));
 
   registerHealthRoutes(app, {
     database,
