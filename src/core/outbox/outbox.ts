@@ -70,7 +70,8 @@ export async function enqueueOutbound(
       .select({ id: outbox.id })
       .from(outbox)
       .where(eq(outbox.idempotencyKey, input.idempotencyKey));
-    return { id: existing?.id ?? -1, created: false };
+    if (!existing) throw new Error('outbox row vanished after a conflicting insert');
+    return { id: existing.id, created: false };
   }
   await enqueueJobs(
     executor,
