@@ -8,12 +8,13 @@ import { openDatabase, type Database } from './core/db/database.js';
 import { DependencyRegistry, type DependencyCheck } from './core/health/dependency-registry.js';
 import { maintenanceHandler, scheduleMaintenance } from './core/jobs/maintenance.js';
 import { JobWorker, type JobHandler } from './core/jobs/job-worker.js';
-import { outboxDeliveryHandler, type OutboundChannel } from './core/outbox/outbox.js';
+import { outboxDeliveryHandler, type OutboundChannel, type OutboxObserver } from './core/outbox/outbox.js';
 import { randomIds, systemClock, type Clock, type Ids } from './core/runtime.js';
 import { WorkflowStore } from './core/workflow/workflow-store.js';
 import { databaseDependency } from './http/health-routes.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { createPeerRuntime, type Peers } from './peers/peers-module.js';
 
 /**
  * The composition root: the only place that picks adapters from config and wires domains,
@@ -23,6 +24,8 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 export type ServiceModule = HttpModule & {
   jobs?: readonly JobHandler[];
   channels?: readonly OutboundChannel[];
+  /** Told how every outbox send ended, in its transaction (see OutboxObserver). */
+  outboxObservers?: readonly OutboxObserver[];
   dependencies?: readonly DependencyCheck[];
 };
 
@@ -35,6 +38,8 @@ export type CoreServices = {
   logger: Logger;
   metrics: Metrics;
   workflows: WorkflowStore;
+  /** The configured adapters of every port (AI, SMS, email, ledger, notices). */
+  peers: Peers;
   /** Call after a transaction that enqueued jobs commits, so this process runs them without waiting for a poll. */
   wakeWorker(): void;
 };
@@ -98,6 +103,17 @@ export async function startService(config: Config, options: StartOptions = {}): 
 
   const metrics = createMetrics();
   let worker: JobWorker | undefined;
+  const peerRuntime = createPeerRuntime({ config, db: database.db, clock, ids: randomIds, logger, metrics });
+  const peersModule: ServiceModule = {
+    name: 'peers',
+    register(app) {
+      for (const module of peerRuntime.http) module.register(app);
+    },
+    publicPaths: peerRuntime.http.flatMap((m) => m.publicPaths ?? []),
+    jobs: peerRuntime.jobs,
+    channels: peerRuntime.channels,
+    dependencies: peerRuntime.dependencies,
+  };
   const core: CoreServices = {
     config,
     db: database.db,
@@ -106,9 +122,10 @@ export async function startService(config: Config, options: StartOptions = {}): 
     logger,
     metrics,
     workflows: new WorkflowStore((kind, to) => metrics.transitions.inc({ kind, to })),
+    peers: peerRuntime.peers,
     wakeWorker: () => worker?.wake(),
   };
-  const modules = (options.modules ?? []).map((factory) => factory(core));
+  const modules = [peersModule, ...(options.modules ?? []).map((factory) => factory(core))];
   const dependencies = new DependencyRegistry();
   dependencies.register(databaseDependency(database));
   for (const dep of modules.flatMap((m) => m.dependencies ?? [])) dependencies.register(dep);
@@ -122,6 +139,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
         outboxDeliveryHandler({
           channels,
           onOutcome: (ch, outcome) => metrics.outboxSends.inc({ channel: ch, outcome }),
+          observers: modules.flatMap((m) => m.outboxObservers ?? []),
         }),
         ...modules.flatMap((m) => m.jobs ?? []),
       ],
@@ -141,6 +159,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     await scheduleMaintenance(database.db, clock.now());
     worker.start();
   }
+  await peerRuntime.start();
 
   let server: ServerType | undefined;
   let port: number | undefined;
@@ -170,6 +189,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
         const closed = server
           ? new Promise<void>((resolve) => server?.close(() => resolve()))
           : Promise.resolve();
+        await peerRuntime.stop();
         await worker?.stop(config.jobs.shutdownGraceMs);
         // Idle keep-alive connections would hold close() open; in-flight requests had the grace above.
         (server as { closeIdleConnections?: () => void } | undefined)?.closeIdleConnections?.();

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { choosePeers, PeerChoiceError } from '../peers/select.js';
+import { tryNormalizePhone } from '../peers/sms/phone.js';
 
 /**
  * Configuration is read from the environment once, validated as a whole, and frozen.
@@ -26,6 +28,18 @@ const optionalText = z
   .transform((v) => v.trim())
   .transform((v) => (v === '' ? undefined : v))
   .optional();
+
+const url = optionalText.refine(
+  (v) => v === undefined || (/^https?:\/\//.test(v) && URL.canParse(v)),
+  'must be an http:// or https:// URL',
+);
+
+const boolean = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -68,6 +82,78 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: integer(0, 600_000).default(10_000),
 
   MEMORY_WARN_RATIO: decimal(0.1, 1).default(0.9),
+
+  // Peers (see docs/peers.md). Unset provider choices are inferred from what is configured.
+  CIRCUIT_BREAKER_THRESHOLD: integer(1, 1000).default(5),
+  CIRCUIT_BREAKER_RESET_SECONDS: integer(1, 3600).default(60),
+
+  AI_PROVIDER: z.enum(['rules', 'openai', 'anthropic', 'openai-compatible']).optional(),
+  OPENAI_API_KEY: optionalText,
+  OPENAI_MODEL: z.string().trim().min(1).default('gpt-5-mini'),
+  OPENAI_BASE_URL: url,
+  ANTHROPIC_API_KEY: optionalText,
+  ANTHROPIC_MODEL: z.string().trim().min(1).default('claude-sonnet-4-5'),
+  ANTHROPIC_BASE_URL: url,
+  AI_TIMEOUT_MS: integer(100, 600_000).default(30_000),
+  AI_MAX_CONCURRENCY: integer(1, 256).default(4),
+
+  SMS_PROVIDER: z.enum(['twilio', 'sms-agent', 'sms-gateway', 'outbox']).optional(),
+  TWILIO_ACCOUNT_SID: optionalText,
+  TWILIO_AUTH_TOKEN: optionalText,
+  TWILIO_PHONE_NUMBER: optionalText,
+  TWILIO_MESSAGING_SERVICE_SID: optionalText,
+  TWILIO_BASE_URL: url.default('https://api.twilio.com'),
+  SMS_AGENT_URL: url,
+  SMS_GATEWAY_URL: url,
+  SMS_FROM_NUMBER: optionalText,
+  SMS_TIMEOUT_MS: integer(100, 120_000).default(10_000),
+  SMS_MAX_CONCURRENCY: integer(1, 256).default(8),
+  SMS_MAX_SEGMENTS: integer(1, 10).default(3),
+  DEFAULT_PHONE_REGION: z
+    .string()
+    .trim()
+    .regex(/^[A-Z]{2}$/, 'must be a two-letter country code such as US')
+    .default('US'),
+
+  EMAIL_SOURCE: z.enum(['imap', 'ingest']).optional(),
+  EMAIL_ADDRESS: optionalText,
+  EMAIL_PASSWORD: optionalText,
+  IMAP_HOST: optionalText,
+  IMAP_PORT: integer(1, 65535).optional(),
+  IMAP_SECURE: boolean.optional(),
+  IMAP_MAILBOX: z.string().trim().min(1).default('INBOX'),
+  POLL_INTERVAL: integer(1, 86_400).default(120),
+  GMAIL_SMTP_SERVER: optionalText,
+  GMAIL_SMTP_PORT: integer(1, 65535).default(465),
+  SMTP_SECURE: boolean.optional(),
+  SMTP_TIMEOUT_MS: integer(100, 300_000).default(30_000),
+  EMAIL_TLS_REJECT_UNAUTHORIZED: boolean.default(true),
+
+  COLLECTIONS_MONITOR_URL: url,
+  LEDGER_TIMEOUT_MS: integer(100, 120_000).default(5_000),
+
+  NOTIFY_CHANNELS: optionalText.refine(
+    (v) =>
+      v === undefined ||
+      v.split(',').every((c) => ['dashboard', 'notification-service', 'email', 'webhook'].includes(c.trim())),
+    'must be a comma-separated list of dashboard, notification-service, email, webhook',
+  ),
+  NOTIFICATION_SERVICE_URL: url,
+  NOTIFY_WEBHOOK_URL: url,
+  NOTIFY_WEBHOOK_SECRET: optionalText,
+  NOTIFY_EMAIL_TO: optionalText,
+  NOTIFY_TIMEOUT_MS: integer(100, 120_000).default(5_000),
+
+  // Email auto-reply (docs/email-reply.md); seed names.
+  YOUR_PHONE_NUMBER: optionalText.refine(
+    (v) => v === undefined || tryNormalizePhone(v) !== undefined,
+    'must be a valid phone number, e.g. +14155550100',
+  ),
+  OWNER_NAME: optionalText,
+  USER_RESPONSE_TIMEOUT: integer(60, 30 * 86_400).default(86_400),
+  MAX_EDIT_ITERATIONS: integer(1, 100).default(10),
+  EMAIL_ALLOW_LIST: optionalText,
+  EMAIL_DENY_LIST: optionalText,
 });
 
 export type Config = Readonly<{
@@ -91,6 +177,71 @@ export type Config = Readonly<{
     shutdownGraceMs: number;
   }>;
   health: Readonly<{ memoryWarnRatio: number }>;
+  peers: PeerConfig;
+  emailReply: Readonly<{
+    /** E.164; the email workflow runs only when it is set. */
+    ownerPhone: string | undefined;
+    ownerName: string | undefined;
+    userResponseTimeoutMs: number;
+    maxEditIterations: number;
+    allow: readonly string[];
+    deny: readonly string[];
+  }>;
+}>;
+
+/** Peer settings as read from the environment; adapter choice happens in peers/select.ts. */
+export type PeerConfig = Readonly<{
+  breaker: Readonly<{ threshold: number; resetMs: number }>;
+  ai: Readonly<{
+    provider: 'rules' | 'openai' | 'anthropic' | 'openai-compatible' | undefined;
+    openaiApiKey: string | undefined;
+    openaiModel: string;
+    openaiBaseUrl: string | undefined;
+    anthropicApiKey: string | undefined;
+    anthropicModel: string;
+    anthropicBaseUrl: string | undefined;
+    timeoutMs: number;
+    maxConcurrency: number;
+  }>;
+  sms: Readonly<{
+    provider: 'twilio' | 'sms-agent' | 'sms-gateway' | 'outbox' | undefined;
+    twilioAccountSid: string | undefined;
+    twilioAuthToken: string | undefined;
+    twilioPhoneNumber: string | undefined;
+    twilioMessagingServiceSid: string | undefined;
+    twilioBaseUrl: string;
+    agentUrl: string | undefined;
+    gatewayUrl: string | undefined;
+    fromNumber: string | undefined;
+    timeoutMs: number;
+    maxConcurrency: number;
+    maxSegments: number;
+    defaultRegion: string;
+  }>;
+  email: Readonly<{
+    source: 'imap' | 'ingest' | undefined;
+    address: string | undefined;
+    password: string | undefined;
+    imapHost: string | undefined;
+    imapPort: number | undefined;
+    imapSecure: boolean | undefined;
+    imapMailbox: string;
+    pollIntervalSeconds: number;
+    smtpServer: string | undefined;
+    smtpPort: number;
+    smtpSecure: boolean | undefined;
+    smtpTimeoutMs: number;
+    tlsRejectUnauthorized: boolean;
+  }>;
+  ledger: Readonly<{ collectionsMonitorUrl: string | undefined; timeoutMs: number }>;
+  notify: Readonly<{
+    channels: readonly string[] | undefined;
+    notificationServiceUrl: string | undefined;
+    webhookUrl: string | undefined;
+    webhookSecret: string | undefined;
+    emailTo: string | undefined;
+    timeoutMs: number;
+  }>;
 }>;
 
 export class ConfigError extends Error {
@@ -145,8 +296,91 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, version = '0.0.
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     }),
     health: Object.freeze({ memoryWarnRatio: e.MEMORY_WARN_RATIO }),
+    emailReply: deepFreeze({
+      ownerPhone: e.YOUR_PHONE_NUMBER && tryNormalizePhone(e.YOUR_PHONE_NUMBER, e.DEFAULT_PHONE_REGION),
+      ownerName: e.OWNER_NAME,
+      userResponseTimeoutMs: e.USER_RESPONSE_TIMEOUT * 1000,
+      maxEditIterations: e.MAX_EDIT_ITERATIONS,
+      allow: list(e.EMAIL_ALLOW_LIST),
+      deny: list(e.EMAIL_DENY_LIST),
+    }),
+    peers: deepFreeze({
+      breaker: { threshold: e.CIRCUIT_BREAKER_THRESHOLD, resetMs: e.CIRCUIT_BREAKER_RESET_SECONDS * 1000 },
+      ai: {
+        provider: e.AI_PROVIDER,
+        openaiApiKey: e.OPENAI_API_KEY,
+        openaiModel: e.OPENAI_MODEL,
+        openaiBaseUrl: e.OPENAI_BASE_URL,
+        anthropicApiKey: e.ANTHROPIC_API_KEY,
+        anthropicModel: e.ANTHROPIC_MODEL,
+        anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
+        timeoutMs: e.AI_TIMEOUT_MS,
+        maxConcurrency: e.AI_MAX_CONCURRENCY,
+      },
+      sms: {
+        provider: e.SMS_PROVIDER,
+        twilioAccountSid: e.TWILIO_ACCOUNT_SID,
+        twilioAuthToken: e.TWILIO_AUTH_TOKEN,
+        twilioPhoneNumber: e.TWILIO_PHONE_NUMBER,
+        twilioMessagingServiceSid: e.TWILIO_MESSAGING_SERVICE_SID,
+        twilioBaseUrl: e.TWILIO_BASE_URL,
+        agentUrl: e.SMS_AGENT_URL,
+        gatewayUrl: e.SMS_GATEWAY_URL,
+        fromNumber: e.SMS_FROM_NUMBER,
+        timeoutMs: e.SMS_TIMEOUT_MS,
+        maxConcurrency: e.SMS_MAX_CONCURRENCY,
+        maxSegments: e.SMS_MAX_SEGMENTS,
+        defaultRegion: e.DEFAULT_PHONE_REGION,
+      },
+      email: {
+        source: e.EMAIL_SOURCE,
+        address: e.EMAIL_ADDRESS,
+        password: e.EMAIL_PASSWORD,
+        imapHost: e.IMAP_HOST,
+        imapPort: e.IMAP_PORT,
+        imapSecure: e.IMAP_SECURE,
+        imapMailbox: e.IMAP_MAILBOX,
+        pollIntervalSeconds: e.POLL_INTERVAL,
+        smtpServer: e.GMAIL_SMTP_SERVER,
+        smtpPort: e.GMAIL_SMTP_PORT,
+        smtpSecure: e.SMTP_SECURE,
+        smtpTimeoutMs: e.SMTP_TIMEOUT_MS,
+        tlsRejectUnauthorized: e.EMAIL_TLS_REJECT_UNAUTHORIZED,
+      },
+      ledger: { collectionsMonitorUrl: e.COLLECTIONS_MONITOR_URL, timeoutMs: e.LEDGER_TIMEOUT_MS },
+      notify: {
+        channels: e.NOTIFY_CHANNELS?.split(',')
+          .map((c) => c.trim())
+          .filter((c) => c !== ''),
+        notificationServiceUrl: e.NOTIFICATION_SERVICE_URL,
+        webhookUrl: e.NOTIFY_WEBHOOK_URL,
+        webhookSecret: e.NOTIFY_WEBHOOK_SECRET,
+        emailTo: e.NOTIFY_EMAIL_TO,
+        timeoutMs: e.NOTIFY_TIMEOUT_MS,
+      },
+    }),
   };
+  try {
+    // Adapter choice is validated here so that a missing credential is named with every other problem.
+    choosePeers(config.peers, config.publicBaseUrl);
+  } catch (error) {
+    if (error instanceof PeerChoiceError) throw new ConfigError(error.problems);
+    throw error;
+  }
   return Object.freeze(config);
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const inner of Object.values(value))
+    if (inner && typeof inner === 'object') deepFreeze(inner as object);
+  return Object.freeze(value);
 }
 
 /** The variables this service reads, for docs and for tests that check the docs stay complete. */

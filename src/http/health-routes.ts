@@ -4,7 +4,11 @@ import { count, sql } from 'drizzle-orm';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Database } from '../core/db/database.js';
 import { workflows } from '../core/db/schema.js';
-import { degradationMode, type DependencyRegistry } from '../core/health/dependency-registry.js';
+import {
+  DEGRADATION_MODES,
+  degradationMode,
+  type DependencyRegistry,
+} from '../core/health/dependency-registry.js';
 import type { Clock } from '../core/runtime.js';
 import type { AppEnv } from './app-env.js';
 import { problemResponse } from './problem.js';
@@ -50,7 +54,10 @@ const Dependencies = z
       .boolean()
       .openapi({ description: 'The database (PostgreSQL or embedded PGlite); the seed named it supabase' }),
     overall_status: z.enum(['healthy', 'degraded', 'unhealthy']),
-    degradation_mode: z.enum(['full', 'partial', 'offline']),
+    degradation_mode: z.enum(DEGRADATION_MODES).openapi({
+      description:
+        'full: all answer; partial: a peer is down and its work degrades or waits; emergency: nothing can be sent; read_only: the database refuses writes; offline: the database is down',
+    }),
     checked_at: z.string().datetime(),
     details: z.record(
       z.string(),
@@ -60,6 +67,8 @@ const Dependencies = z
         adapter: z.string().optional(),
         circuit: z.enum(['closed', 'open', 'half_open']).optional(),
         detail: z.string().optional(),
+        role: z.enum(['database', 'ai', 'outbound', 'inbound', 'ledger', 'notify']).optional(),
+        readOnly: z.boolean().optional(),
       }),
     ),
   })
@@ -162,7 +171,7 @@ export function registerHealthRoutes(app: OpenAPIHono<AppEnv>, deps: HealthDeps)
         {
           ...flags,
           supabase: statuses.supabase?.healthy ?? false,
-          overall_status: mode === 'full' ? 'healthy' : mode === 'partial' ? 'degraded' : 'unhealthy',
+          overall_status: mode === 'full' ? 'healthy' : mode === 'offline' ? 'unhealthy' : 'degraded',
           degradation_mode: mode,
           checked_at: deps.clock.now().toISOString(),
           details: statuses,
@@ -213,9 +222,17 @@ export function databaseDependency(database: Database) {
   return {
     name: 'supabase',
     critical: true,
+    role: 'database' as const,
     async check() {
-      await database.db.execute(sql`select 1`);
-      return { healthy: true, adapter: database.kind };
+      const result = (await database.db.execute(
+        sql`select current_setting('transaction_read_only') as ro`,
+      )) as { rows: { ro: string }[] };
+      const readOnly = result.rows[0]?.ro === 'on';
+      return {
+        healthy: true,
+        adapter: database.kind,
+        ...(readOnly ? { readOnly, detail: 'read only' } : {}),
+      };
     },
   };
 }

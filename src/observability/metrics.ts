@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * Prometheus metrics. Labels are bounded sets (method, route template, status, job kind,
@@ -47,6 +47,31 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       name: 'countersign_outbox_sends_total',
       help: 'Outbound sends by channel and outcome (sent, attempt_failed, failed)',
       labelNames: ['channel', 'outcome'] as const,
+      registers: [registry],
+    }),
+    peerCalls: new Counter({
+      name: 'countersign_peer_calls_total',
+      help: 'Calls to peers (AI, SMS, SMTP, ledger, notices) by peer and outcome (ok, retriable, retry_after, non_retriable, timeout, rejected)',
+      labelNames: ['peer', 'outcome'] as const,
+      registers: [registry],
+    }),
+    peerCallDuration: new Histogram({
+      name: 'countersign_peer_call_duration_seconds',
+      help: 'Duration of calls to peers, by peer',
+      labelNames: ['peer'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    aiInvalidOutputs: new Counter({
+      name: 'countersign_ai_invalid_outputs_total',
+      help: 'LLM answers that did not parse or fit the draft schema, by provider and reason',
+      labelNames: ['provider', 'reason'] as const,
+      registers: [registry],
+    }),
+    peerCircuit: new Gauge({
+      name: 'countersign_peer_circuit_state',
+      help: 'Circuit breaker state per peer: 0 closed, 1 half open, 2 open',
+      labelNames: ['peer'] as const,
       registers: [registry],
     }),
   };

@@ -168,3 +168,5 @@ export const apiTokens = pgTable(
   },
   (t) => [uniqueIndex('api_tokens_hash_idx').on(t.tokenHash)],
 );
+
+export * from './peer-tables.js';

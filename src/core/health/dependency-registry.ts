@@ -10,16 +10,22 @@ export type DependencyStatus = {
   adapter?: string;
   circuit?: 'closed' | 'open' | 'half_open';
   detail?: string;
+  /** What the dependency is for; decides the degradation mode (see degradationMode). */
+  role?: DependencyRole;
+  /** The database answers but refuses writes (a hot standby, a read-only transaction default). */
+  readOnly?: boolean;
 };
+
+/** database; outbound = something that carries our texts or emails out; other peers. */
+export type DependencyRole = 'database' | 'ai' | 'outbound' | 'inbound' | 'ledger' | 'notify';
 
 export type DependencyCheck = {
   /** The field name in /health/dependencies (the seed's names: supabase, sms_agent, openai, …). */
   name: string;
   critical: boolean;
-  check(signal: AbortSignal): Promise<Omit<DependencyStatus, 'critical'>>;
+  role?: DependencyRole;
+  check(signal: AbortSignal): Promise<Omit<DependencyStatus, 'critical' | 'role'>>;
 };
-
-export type DegradationMode = 'full' | 'partial' | 'offline';
 
 export class DependencyRegistry {
   private readonly checks = new Map<string, DependencyCheck>();
@@ -37,13 +43,14 @@ export class DependencyRegistry {
       [...this.checks.values()].map(async (dep): Promise<[string, DependencyStatus]> => {
         try {
           const result = await dep.check(AbortSignal.timeout(timeoutMs));
-          return [dep.name, { ...result, critical: dep.critical }];
+          return [dep.name, { ...result, critical: dep.critical, ...(dep.role ? { role: dep.role } : {}) }];
         } catch (error) {
           return [
             dep.name,
             {
               healthy: false,
               critical: dep.critical,
+              ...(dep.role ? { role: dep.role } : {}),
               detail: error instanceof Error ? error.name : 'check failed',
             },
           ];
@@ -55,13 +62,27 @@ export class DependencyRegistry {
 }
 
 /**
- * full: every dependency answers. partial: an optional peer is down and its work waits or
- * degrades (templates instead of AI, sends queued). offline: a critical dependency (the database)
- * is down and nothing new is accepted.
+ * What the service can still do, worst first:
+ * - offline: a critical dependency (the database) is down; nothing new is accepted.
+ * - read_only: the database answers but refuses writes; status and lists are served, nothing is
+ *   accepted or changed.
+ * - emergency: every outbound channel (SMS and email senders) is down or its breaker open:
+ *   inbound texts and mail are still stored and drafted, but nothing can go out; sends wait in
+ *   the outbox and go when a channel is back.
+ * - partial: some other peer is down and its work degrades or waits (AI down: template replies
+ *   that always go to a manager; ledger down: drafts wait; notices queue).
+ * - full: every dependency answers.
  */
+export type DegradationMode = 'full' | 'partial' | 'read_only' | 'emergency' | 'offline';
+
+export const DEGRADATION_MODES = ['full', 'partial', 'read_only', 'emergency', 'offline'] as const;
+
 export function degradationMode(statuses: Record<string, DependencyStatus>): DegradationMode {
   const all = Object.values(statuses);
   if (all.some((s) => s.critical && !s.healthy)) return 'offline';
+  if (all.some((s) => s.readOnly)) return 'read_only';
+  const outbound = all.filter((s) => s.role === 'outbound');
+  if (outbound.length > 0 && outbound.every((s) => !s.healthy)) return 'emergency';
   if (all.some((s) => !s.healthy)) return 'partial';
   return 'full';
 }

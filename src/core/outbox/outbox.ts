@@ -35,6 +35,16 @@ export type OutboundChannel = {
   onFailed?(tx: Tx, row: OutboxRow, error: string): Promise<void>;
 };
 
+/**
+ * A workflow that must learn how its sends ended (the owner's SMS went out, the reply failed for
+ * good) without owning the channel. Called in the same transaction as the channel's own hooks,
+ * for every row; an observer picks its rows by idempotency key or workflow id.
+ */
+export type OutboxObserver = {
+  onSent?(tx: Tx, row: OutboxRow, providerId: string): Promise<void>;
+  onFailed?(tx: Tx, row: OutboxRow, error: string): Promise<void>;
+};
+
 export const OUTBOX_JOB = 'outbox.deliver';
 
 export async function enqueueOutbound(
@@ -48,8 +58,14 @@ export async function enqueueOutbound(
     now: Date;
     /** Deliver no earlier than this (allowed hours). */
     notBefore?: Date;
+    /**
+     * A person asked to retry (POST …/retry): a row of this key that failed for good goes back to
+     * pending with a new delivery job. Rows pending, sending or sent are left alone, so a retry
+     * can never send twice what was sent once.
+     */
+    rearmFailed?: boolean;
   },
-): Promise<{ id: number; created: boolean }> {
+): Promise<{ id: number; created: boolean; rearmed?: boolean }> {
   const [row] = await executor
     .insert(outbox)
     .values({
@@ -71,21 +87,39 @@ export async function enqueueOutbound(
       .from(outbox)
       .where(eq(outbox.idempotencyKey, input.idempotencyKey));
     if (!existing) throw new Error('outbox row vanished after a conflicting insert');
+    if (input.rearmFailed && (await rearmFailedRow(executor, existing.id, input.now))) {
+      await enqueueDelivery(executor, existing.id, input);
+      return { id: existing.id, created: false, rearmed: true };
+    }
     return { id: existing.id, created: false };
   }
-  await enqueueJobs(
+  await enqueueDelivery(executor, row.id, input);
+  return { id: row.id, created: true };
+}
+
+function enqueueDelivery(executor: Executor, id: number, input: { now: Date; notBefore?: Date }) {
+  return enqueueJobs(
     executor,
     [
       {
         kind: OUTBOX_JOB,
-        payload: { outboxId: row.id },
-        singletonKey: `outbox:${row.id}`,
+        payload: { outboxId: id },
+        singletonKey: `outbox:${id}`,
         ...(input.notBefore ? { runAt: input.notBefore } : {}),
       },
     ],
     input.now,
   );
-  return { id: row.id, created: true };
+}
+
+/** failed → pending, only from failed (the WHERE makes a concurrent re-arm a no-op). */
+async function rearmFailedRow(executor: Executor, id: number, now: Date): Promise<boolean> {
+  const rows = await executor
+    .update(outbox)
+    .set({ state: 'pending', attempts: 0, leaseExpiresAt: null, updatedAt: now })
+    .where(and(eq(outbox.id, id), eq(outbox.state, 'failed')))
+    .returning({ id: outbox.id });
+  return rows.length > 0;
 }
 
 export async function getOutboxRow(executor: Executor, id: number): Promise<OutboxRow | undefined> {
@@ -97,7 +131,9 @@ export function outboxDeliveryHandler(options: {
   channels: ReadonlyMap<string, OutboundChannel>;
   onOutcome?: (channel: string, outcome: 'sent' | 'attempt_failed' | 'failed') => void;
   concurrency?: number;
+  observers?: readonly OutboxObserver[];
 }): JobHandler {
+  const observers = options.observers ?? [];
   const channelOf = (row: OutboxRow) => {
     const channel = options.channels.get(row.channel);
     if (!channel) throw new NonRetriableError(`No outbound channel named ${row.channel} is configured`);
@@ -184,6 +220,7 @@ export function outboxDeliveryHandler(options: {
           })
           .where(eq(outbox.id, row.id));
         await channel.onSent?.(tx, row, providerId);
+        for (const observer of observers) await observer.onSent?.(tx, row, providerId);
       });
       options.onOutcome?.(row.channel, 'sent');
     },
@@ -196,6 +233,7 @@ export function outboxDeliveryHandler(options: {
         .where(eq(outbox.id, row.id));
       options.onOutcome?.(row.channel, 'failed');
       await options.channels.get(row.channel)?.onFailed?.(tx, row, error);
+      for (const observer of observers) await observer.onFailed?.(tx, row, error);
     },
   };
 }

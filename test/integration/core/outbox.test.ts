@@ -234,6 +234,41 @@ describe(`outbox (${databaseKind})`, () => {
     expect(provider.accepted.has(key)).toBe(false);
   });
 
+  it('a retry re-arms a row that failed for good, and never one that was sent', async () => {
+    const channel = provider.channel(channelName);
+    provider.next = [400];
+    const key = `draft:${randomUUID()}:v1`;
+    const input = {
+      channel: channelName,
+      recipient: '+15551230006',
+      payload: { body: 'x' },
+      idempotencyKey: key,
+      now: clock.now(),
+    };
+    const { id } = await enqueueOutbound(db(), input);
+    const w = worker(channel);
+    await w.drain();
+    expect(await getOutboxRow(db(), id)).toMatchObject({ state: 'failed' });
+    // Without rearmFailed the key is simply the same row: nothing happens.
+    expect(await enqueueOutbound(db(), input)).toEqual({ id, created: false });
+    await w.drain();
+    expect(await getOutboxRow(db(), id)).toMatchObject({ state: 'failed' });
+
+    expect(await enqueueOutbound(db(), { ...input, rearmFailed: true })).toEqual({
+      id,
+      created: false,
+      rearmed: true,
+    });
+    await w.drain();
+    expect(await getOutboxRow(db(), id)).toMatchObject({ state: 'sent' });
+    expect(provider.accepted.has(key)).toBe(true);
+
+    const sends = provider.requests.filter((r) => r.key === key).length;
+    expect(await enqueueOutbound(db(), { ...input, rearmFailed: true })).toEqual({ id, created: false });
+    await w.drain();
+    expect(provider.requests.filter((r) => r.key === key)).toHaveLength(sends);
+  });
+
   it('notBefore holds a send until its time (allowed hours)', async () => {
     const key = `draft:${randomUUID()}:v1`;
     const { id } = await enqueueOutbound(db(), {

@@ -1,0 +1,57 @@
+/**
+ * Days late are counted in calendar days in the tenant's own timezone, from the oldest unpaid due
+ * date to "today" there. Comparing calendar dates (not elapsed hours) keeps the count whole across
+ * daylight-saving changes, and a tenant in Honolulu is not a day late while it is still the due
+ * date where they live.
+ */
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DAY_MS = 86_400_000;
+
+/** True for an IANA zone name Intl knows (America/New_York, UTC); false for offsets like "+02:00". */
+export function isValidTimeZone(zone: string): boolean {
+  if (zone.trim() === '' || /^[+-]/.test(zone)) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A real calendar date written YYYY-MM-DD (2025-02-30 is not one). */
+export function isIsoDate(value: string): boolean {
+  const match = ISO_DATE.exec(value);
+  if (!match) return false;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+/** The calendar date (YYYY-MM-DD) at `now` in `timeZone`. */
+export function localDate(now: Date, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).formatToParts(now);
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${part('year')}-${part('month')}-${part('day')}`;
+}
+
+/** Whole days from `from` to `to`, both YYYY-MM-DD (negative when `to` is earlier). */
+export function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS);
+}
+
+/** 0 when nothing is owed, no due date is known, or the due date has not passed where the tenant lives. */
+export function daysLate(input: {
+  dueDate: string | null | undefined;
+  amountOwedCents: number;
+  timeZone: string;
+  now: Date;
+}): number {
+  if (input.amountOwedCents <= 0 || !input.dueDate || !isIsoDate(input.dueDate)) return 0;
+  return Math.max(0, daysBetween(input.dueDate, localDate(input.now, input.timeZone)));
+}
