@@ -161,7 +161,8 @@ function toTenant(row: TenantRow, paymentHistory: LedgerPayment[], now: Date): T
 }
 
 /**
- * Creates or replaces a tenant (PUT semantics: every field is as given). Throws LedgerInputError
+ * Creates or replaces a tenant (PUT semantics: every field is as given). A daysLate is stored as
+ * the due date that many days before `now` in the tenant's timezone. Throws LedgerInputError
  * naming a bad field, TenantPhoneTakenError when another tenant has the number.
  */
 export async function upsertTenant(
@@ -170,7 +171,7 @@ export async function upsertTenant(
   now: Date,
   defaultRegion = 'US',
 ): Promise<{ tenant: Tenant; created: boolean }> {
-  const record = tenantRecordFromInput(input, defaultRegion);
+  const record = tenantRecordFromInput(input, defaultRegion, now);
   return db.transaction(async (tx) => {
     await assertPhonesFree(tx, [record]);
     const [existing] = await tx
@@ -368,7 +369,7 @@ export async function importTenantsCsv(
   now: Date,
   defaultRegion: string,
 ): Promise<ImportResult> {
-  const { rows, errors } = tenantsFromCsv(csvText, defaultRegion);
+  const { rows, errors } = tenantsFromCsv(csvText, defaultRegion, now);
   if (errors.length > 0) return { imported: 0, errors };
   if (rows.length === 0) return { imported: 0, errors: [] };
   return db.transaction(async (tx) => {

@@ -20,14 +20,20 @@ import {
   TenantPhoneTakenError,
   upsertTenant,
   type RecordedPayment,
+  type TenantInput,
 } from './builtin-ledger.js';
 import { isIsoDate, isValidTimeZone } from './days-late.js';
 import type { LedgerPort, Tenant } from './ledger-port.js';
+import { MAX_DAYS_LATE } from './tenant-record.js';
 
 /**
  * The tenant ledger over HTTP. Reads go through the configured LedgerPort (built-in tables or the
  * Collections Monitor); writes (PUT, CSV import, payments) change the built-in tables and answer
  * 409 when the ledger comes from the Collections Monitor, which we only read.
+ *
+ * Two sets of paths share every handler's logic: `/ledger/tenants/...` with our field names
+ * (`phone`, `due_date`), and the seed-facing `/tenants/...` with the seed's (`phone_number`,
+ * `days_late`; `phone` and `due_date` are accepted there too).
  */
 
 export type LedgerRoutesDeps = {
@@ -49,20 +55,34 @@ const Payment = z
   .object({ date: z.string(), amount: z.number(), method: z.string().nullable() })
   .openapi('LedgerPayment');
 
+const tenantViewFields = {
+  timezone: z.string(),
+  amount_owed: z.number().openapi({ description: 'Dollars' }),
+  tenant_portion: z.number().nullable(),
+  days_late: z.number().int(),
+  property_name: z.string().nullable(),
+  unit: z.string().nullable(),
+  payment_history: z.array(Payment),
+};
+
 const TenantView = z
   .object({
     tenant_id: z.string(),
     name: z.string(),
     phone: z.string().openapi({ description: 'E.164' }),
-    timezone: z.string(),
-    amount_owed: z.number().openapi({ description: 'Dollars' }),
-    tenant_portion: z.number().nullable(),
-    days_late: z.number().int(),
-    property_name: z.string().nullable(),
-    unit: z.string().nullable(),
-    payment_history: z.array(Payment),
+    ...tenantViewFields,
   })
   .openapi('LedgerTenant');
+
+/** The same tenant under the seed's field names (GET/PUT /tenants/{tenant_id}). */
+const SeedTenantView = z
+  .object({
+    tenant_id: z.string(),
+    name: z.string(),
+    phone_number: z.string().openapi({ description: 'E.164' }),
+    ...tenantViewFields,
+  })
+  .openapi('SeedTenant');
 
 const RecordedPaymentView = z
   .object({
@@ -109,27 +129,62 @@ const ImportResult = z
   })
   .openapi('LedgerImportResult');
 
+function phoneField(defaultRegion: string) {
+  return z
+    .string()
+    .refine((v) => tryNormalizePhone(v, defaultRegion) !== undefined, 'not a valid phone number')
+    .openapi({ description: `E.164, or a national number in ${defaultRegion}` });
+}
+
+/** What both PUT bodies share (the phone and the lateness are named differently). */
+function tenantInputFields() {
+  return {
+    name: z.string().trim().min(1).max(200),
+    timezone: z.string().refine(isValidTimeZone, 'not an IANA timezone such as America/New_York'),
+    amount_owed: z.number().min(0).openapi({ description: 'Dollars, at most two decimals' }),
+    tenant_portion: z.number().min(0).nullable().optional(),
+    due_date: z
+      .string()
+      .refine(isIsoDate, 'must be a calendar date written YYYY-MM-DD')
+      .nullable()
+      .optional(),
+    property_name: z.string().max(200).nullable().optional(),
+    unit: z.string().max(200).nullable().optional(),
+  };
+}
+
 function tenantInputSchema(defaultRegion: string) {
   return z
-    .object({
-      name: z.string().trim().min(1).max(200),
-      phone: z
-        .string()
-        .refine((v) => tryNormalizePhone(v, defaultRegion) !== undefined, 'not a valid phone number')
-        .openapi({ description: `E.164, or a national number in ${defaultRegion}` }),
-      timezone: z.string().refine(isValidTimeZone, 'not an IANA timezone such as America/New_York'),
-      amount_owed: z.number().min(0).openapi({ description: 'Dollars, at most two decimals' }),
-      tenant_portion: z.number().min(0).nullable().optional(),
-      due_date: z
-        .string()
-        .refine(isIsoDate, 'must be a calendar date written YYYY-MM-DD')
-        .nullable()
-        .optional(),
-      property_name: z.string().max(200).nullable().optional(),
-      unit: z.string().max(200).nullable().optional(),
-    })
+    .object({ ...tenantInputFields(), phone: phoneField(defaultRegion) })
     .strict()
     .openapi('LedgerTenantInput');
+}
+
+function seedTenantInputSchema(defaultRegion: string) {
+  return z
+    .object({
+      ...tenantInputFields(),
+      phone_number: phoneField(defaultRegion)
+        .optional()
+        .openapi({
+          description: `Required unless phone is given. E.164, or a national number in ${defaultRegion}`,
+        }),
+      phone: phoneField(defaultRegion).optional().openapi({ description: 'Another name for phone_number' }),
+      days_late: z
+        .number()
+        .int()
+        .min(0)
+        .max(MAX_DAYS_LATE)
+        .nullable()
+        .optional()
+        .openapi({
+          description:
+            'Required unless due_date is given (not both). Stored as the due date that many days ' +
+            "before today in the tenant's timezone, so it grows by one a day; null: no due date",
+        }),
+    })
+    .strict()
+    .openapi('SeedTenantInput');
 }
 
 export function ledgerRoutesModule(deps: LedgerRoutesDeps): HttpModule {
@@ -158,10 +213,28 @@ function registerReads(app: OpenAPIHono<AppEnv>, deps: LedgerRoutesDeps): void {
       },
     }),
     async (c) => {
-      const { tenant_id: tenantId } = c.req.valid('param');
-      const tenant = await fromLedger(() => deps.ledger.getTenant(tenantId, c.req.raw.signal));
-      if (!tenant) throw new HttpProblem(404, `No tenant ${tenantId} in the ledger.`);
+      const tenant = await findTenant(deps, c.req.valid('param').tenant_id, c.req.raw.signal);
       return c.json(tenantView(tenant), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/tenants/{tenant_id}',
+      tags,
+      summary: 'GET /ledger/tenants/{tenant_id} under the seed’s field names (phone_number)',
+      security: bearerSecurity,
+      middleware: [requireRole('viewer', 'manager')] as const,
+      request: { params: TenantParams },
+      responses: {
+        200: { description: 'The tenant', content: { 'application/json': { schema: SeedTenantView } } },
+        ...problemResponses(400, 401, 403, 404, 502, 503),
+      },
+    }),
+    async (c) => {
+      const tenant = await findTenant(deps, c.req.valid('param').tenant_id, c.req.raw.signal);
+      return c.json(seedTenantView(tenant), 200);
     },
   );
 
@@ -209,9 +282,18 @@ function registerReads(app: OpenAPIHono<AppEnv>, deps: LedgerRoutesDeps): void {
   );
 }
 
+/** A tenant from the configured ledger, or a 404. */
+async function findTenant(deps: LedgerRoutesDeps, tenantId: string, signal: AbortSignal): Promise<Tenant> {
+  const tenant = await fromLedger(() => deps.ledger.getTenant(tenantId, signal));
+  if (!tenant) throw new HttpProblem(404, `No tenant ${tenantId} in the ledger.`);
+  return tenant;
+}
+
 function registerWrites(app: OpenAPIHono<AppEnv>, deps: LedgerRoutesDeps): void {
   registerPut(app, deps);
-  registerImport(app, deps);
+  registerSeedPut(app, deps);
+  registerImport(app, deps, '/ledger/tenants/import');
+  registerImport(app, deps, '/tenants/import');
   registerPayment(app, deps);
 }
 
@@ -240,7 +322,7 @@ function registerPut(app: OpenAPIHono<AppEnv>, deps: LedgerRoutesDeps): void {
     async (c) => {
       const { tenant_id: tenantId } = c.req.valid('param');
       const body = c.req.valid('json');
-      const input = {
+      const { tenant, created } = await putTenant(deps, {
         tenantId,
         name: body.name,
         phone: body.phone,
@@ -250,26 +332,91 @@ function registerPut(app: OpenAPIHono<AppEnv>, deps: LedgerRoutesDeps): void {
         dueDate: body.due_date,
         propertyName: body.property_name,
         unit: body.unit,
-      };
-      const { tenant, created } = await ledgerWrite(() =>
-        upsertTenant(deps.db, input, deps.clock.now(), deps.defaultRegion),
-      );
+      });
       return created ? c.json(tenantView(tenant), 201) : c.json(tenantView(tenant), 200);
     },
   );
 }
 
-function registerImport(app: OpenAPIHono<AppEnv>, deps: LedgerRoutesDeps): void {
+function registerSeedPut(app: OpenAPIHono<AppEnv>, deps: LedgerRoutesDeps): void {
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/tenants/{tenant_id}',
+      tags,
+      summary: 'PUT /ledger/tenants/{tenant_id} under the seed’s field names (phone_number, days_late)',
+      description:
+        'phone_number (or phone, not both) and days_late (or due_date, not both) are required; ' +
+        "days_late is stored as the due date that many days before today in the tenant's timezone.",
+      security: bearerSecurity,
+      middleware: [requireRole('manager'), writableLedger(deps)] as const,
+      request: {
+        params: TenantParams,
+        body: {
+          required: true,
+          content: { 'application/json': { schema: seedTenantInputSchema(deps.defaultRegion) } },
+        },
+      },
+      responses: {
+        200: { description: 'Replaced', content: { 'application/json': { schema: SeedTenantView } } },
+        201: { description: 'Created', content: { 'application/json': { schema: SeedTenantView } } },
+        ...problemResponses(400, 401, 403, 409, 415),
+      },
+    }),
+    async (c) => {
+      const { tenant_id: tenantId } = c.req.valid('param');
+      const body = c.req.valid('json');
+      if (body.phone_number !== undefined && body.phone !== undefined) {
+        throw fieldProblem('phone', 'give phone_number or phone, not both');
+      }
+      const phone = body.phone_number ?? body.phone;
+      if (phone === undefined) throw fieldProblem('phone_number', 'required (or phone)');
+      if (body.days_late === undefined && body.due_date === undefined) {
+        throw fieldProblem('days_late', 'required (or due_date)');
+      }
+      // days_late with due_date is refused by the shared record check, naming days_late.
+      const input: TenantInput = {
+        tenantId,
+        name: body.name,
+        phone,
+        timezone: body.timezone,
+        amountOwed: body.amount_owed,
+        tenantPortion: body.tenant_portion,
+        dueDate: body.due_date,
+        daysLate: body.days_late,
+        propertyName: body.property_name,
+        unit: body.unit,
+      };
+      const { tenant, created } = await putTenant(deps, input, {
+        phone: body.phone_number !== undefined ? 'phone_number' : 'phone',
+      });
+      return created ? c.json(seedTenantView(tenant), 201) : c.json(seedTenantView(tenant), 200);
+    },
+  );
+}
+
+/** Both PUTs: create or replace in the built-in ledger; `fieldNames` renames fields in errors. */
+function putTenant(deps: LedgerRoutesDeps, input: TenantInput, fieldNames: FieldNames = {}) {
+  return ledgerWrite(() => upsertTenant(deps.db, input, deps.clock.now(), deps.defaultRegion), fieldNames);
+}
+
+function registerImport(
+  app: OpenAPIHono<AppEnv>,
+  deps: LedgerRoutesDeps,
+  path: '/ledger/tenants/import' | '/tenants/import',
+): void {
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/ledger/tenants/import',
+      path,
       tags,
       summary: 'Import tenants from CSV into the built-in ledger (all rows or none)',
       description:
         'Header row: tenant_id,name,phone,timezone,amount_owed,tenant_portion,due_date,property_name,unit ' +
-        '(any order; the last four may be left out). RFC 4180 quoting. When any row is bad nothing is ' +
-        'imported and the answer is a 422 problem listing every bad line.',
+        '(any order; the last four may be left out; phone_number may stand for phone, and a days_late ' +
+        "column, whole days counted back from today in the tenant's timezone, may replace due_date). " +
+        'RFC 4180 quoting. When any row is bad nothing is imported and the answer is a 422 problem ' +
+        'listing every bad line.',
       security: bearerSecurity,
       middleware: [requireRole('manager'), writableLedger(deps)] as const,
       request: { body: { required: true, content: { 'text/csv': { schema: z.string() } } } },
@@ -353,24 +500,35 @@ function assertCsv(c: Context<AppEnv>): void {
   }
 }
 
-/** Repository errors → problems naming the field; anything else is a 500. */
-async function ledgerWrite<T>(write: () => Promise<T>): Promise<T> {
+/** The request's name for a repository field, when it is not the repository's (phone_number). */
+type FieldNames = Partial<Record<string, string>>;
+
+/** Repository errors → problems naming the field as the request did; anything else is a 500. */
+async function ledgerWrite<T>(write: () => Promise<T>, fieldNames: FieldNames = {}): Promise<T> {
+  const named = (field: string) => fieldNames[field] ?? field;
   try {
     return await write();
   } catch (error) {
-    if (error instanceof LedgerInputError) throw fieldProblem(error.field, error.message);
-    if (error instanceof TenantPhoneTakenError) throw fieldProblem('phone', error.message, 409);
+    if (error instanceof LedgerInputError) throw fieldProblem(named(error.field), error.detail);
+    if (error instanceof TenantPhoneTakenError)
+      throw fieldProblem(named('phone'), withoutField('phone', error.message), 409);
     if (error instanceof TenantNotFoundError)
       throw new HttpProblem(404, `No tenant ${error.tenantId} in the ledger.`);
-    if (error instanceof PaymentReferenceConflictError) throw fieldProblem('reference', error.message, 409);
+    if (error instanceof PaymentReferenceConflictError)
+      throw fieldProblem('reference', withoutField('reference', error.message), 409);
     throw error;
   }
 }
 
-function fieldProblem(field: string, message: string, status: 400 | 409 = 400): HttpProblem {
-  return new HttpProblem(status, message, {
+function withoutField(field: string, message: string): string {
+  return message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message;
+}
+
+/** A problem about one field; `detail` does not name it (the problem's detail does). */
+function fieldProblem(field: string, detail: string, status: 400 | 409 = 400): HttpProblem {
+  return new HttpProblem(status, `${field}: ${detail}`, {
     ...(status === 400 ? { type: 'https://countersign.dev/problems/validation' } : {}),
-    errors: [{ pointer: `/${field}`, detail: message.replace(new RegExp(`^${field}: `), '') }],
+    errors: [{ pointer: `/${field}`, detail }],
   });
 }
 
@@ -412,6 +570,11 @@ function tenantView(t: Tenant) {
       method: p.method ?? null,
     })),
   };
+}
+
+function seedTenantView(t: Tenant) {
+  const { tenant_id, name, phone, ...rest } = tenantView(t);
+  return { tenant_id, name, phone_number: phone, ...rest };
 }
 
 function paymentView(p: RecordedPayment) {
