@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { createToken, listTokens, revokeToken, ROLES, type Role } from './core/auth/token-store.js';
 import { DataDirInUseError } from './core/db/data-dir-lock.js';
 import { openDatabase } from './core/db/database.js';
+import { collectionsModule } from './collections/collections-module.js';
 import { emailReplyModule } from './email-reply/email-reply-module.js';
 import { runUntilSignalled, startService } from './main.js';
 import { version } from './version.js';
@@ -44,7 +45,7 @@ async function withDatabase<T>(
 async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values } = parseArgs({ args, options: { role: { type: 'string' } } });
   const config = loadConfig(values.role ? { ...env, COUNTERSIGN_ROLE: values.role } : env, version);
-  await runUntilSignalled(() => startService(config, { modules: [emailReplyModule()] }));
+  await runUntilSignalled(() => startService(config, { modules: [collectionsModule(), emailReplyModule()] }));
 }
 
 async function tokenCommand(args: string[], env: NodeJS.ProcessEnv): Promise<void> {

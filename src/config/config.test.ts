@@ -43,6 +43,19 @@ describe('loadConfig', () => {
         allow: [],
         deny: [],
       },
+      collections: {
+        autoApprovalConfidence: 0.85,
+        manualApprovalMinConfidence: 0.6,
+        maxPaymentWeeks: 12,
+        minWeeklyPayment: 25,
+        planMaxStartDays: 30,
+        planGraceDays: 3,
+        escalationTimeoutMs: 36 * 3_600_000,
+        optOutLine: 'Reply STOP to opt out',
+        sendWindow: { startHour: 8, endHour: 21 },
+        turnCoalesceMs: 3000,
+        providerAnswersKeywords: undefined,
+      },
       peers: {
         breaker: { threshold: 5, resetMs: 60_000 },
         ai: {
@@ -162,6 +175,23 @@ describe('loadConfig', () => {
     expect(configError({ RETRY_BASE_DELAY_MS: '5000', RETRY_MAX_DELAY_MS: '1000' }).message).toContain(
       'must not exceed RETRY_MAX_DELAY_MS',
     );
+  });
+
+  it('refuses a manual threshold above the auto threshold, and a send window that ends before it starts', () => {
+    const error = configError({
+      AUTO_APPROVAL_CONFIDENCE: '0.7',
+      MANUAL_APPROVAL_MIN_CONFIDENCE: '0.8',
+      SEND_WINDOW_START_HOUR: '21',
+      SEND_WINDOW_END_HOUR: '8',
+    });
+    expect(error.problems.map((p) => p.variable).sort()).toEqual([
+      'MANUAL_APPROVAL_MIN_CONFIDENCE',
+      'SEND_WINDOW_START_HOUR',
+    ]);
+    const equalHours = configError({ SEND_WINDOW_START_HOUR: '9', SEND_WINDOW_END_HOUR: '9' });
+    expect(equalHours.problems.map((p) => p.variable)).toEqual(['SEND_WINDOW_START_HOUR']);
+    const config = loadConfig({ AUTO_APPROVAL_CONFIDENCE: '0.9', MANUAL_APPROVAL_MIN_CONFIDENCE: '0.9' });
+    expect(config.collections.manualApprovalMinConfidence).toBe(0.9);
   });
 
   it.each([

@@ -154,6 +154,20 @@ const envSchema = z.object({
   MAX_EDIT_ITERATIONS: integer(1, 100).default(10),
   EMAIL_ALLOW_LIST: optionalText,
   EMAIL_DENY_LIST: optionalText,
+
+  // Collections (docs/collections.md); the seed's business-rule names first.
+  AUTO_APPROVAL_CONFIDENCE: decimal(0, 1).default(0.85),
+  MANUAL_APPROVAL_MIN_CONFIDENCE: decimal(0, 1).default(0.6),
+  MAX_PAYMENT_WEEKS: integer(1, 520).default(12),
+  MIN_WEEKLY_PAYMENT: decimal(0, 1_000_000).default(25),
+  PLAN_MAX_START_DAYS: integer(0, 365).default(30),
+  PLAN_GRACE_DAYS: integer(0, 60).default(3),
+  ESCALATION_TIMEOUT_HOURS: decimal(0.01, 24 * 365).default(36),
+  OPT_OUT_LINE: z.string().trim().min(1).max(80).default('Reply STOP to opt out'),
+  SEND_WINDOW_START_HOUR: integer(0, 23).default(8),
+  SEND_WINDOW_END_HOUR: integer(1, 24).default(21),
+  TURN_COALESCE_MS: integer(0, 600_000).default(3_000),
+  PROVIDER_ANSWERS_KEYWORDS: boolean.optional(),
 });
 
 export type Config = Readonly<{
@@ -186,6 +200,20 @@ export type Config = Readonly<{
     maxEditIterations: number;
     allow: readonly string[];
     deny: readonly string[];
+  }>;
+  collections: Readonly<{
+    autoApprovalConfidence: number;
+    manualApprovalMinConfidence: number;
+    maxPaymentWeeks: number;
+    minWeeklyPayment: number;
+    planMaxStartDays: number;
+    planGraceDays: number;
+    escalationTimeoutMs: number;
+    optOutLine: string;
+    sendWindow: Readonly<{ startHour: number; endHour: number }>;
+    turnCoalesceMs: number;
+    /** Whether the SMS provider answers STOP/START/HELP itself; undefined: Twilio does, the others do not. */
+    providerAnswersKeywords: boolean | undefined;
   }>;
 }>;
 
@@ -273,6 +301,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, version = '0.0.
   if (retryBase.success && retryMax.success && retryBase.data > retryMax.data) {
     problems.push({ variable: 'RETRY_BASE_DELAY_MS', message: 'must not exceed RETRY_MAX_DELAY_MS' });
   }
+  const ordered = (
+    low: keyof typeof envSchema.shape,
+    high: keyof typeof envSchema.shape,
+    strict: boolean,
+  ) => {
+    const a = envSchema.shape[low].safeParse(raw[low]);
+    const b = envSchema.shape[high].safeParse(raw[high]);
+    if (!a.success || !b.success) return;
+    const [x, y] = [a.data as number, b.data as number];
+    if (strict ? x >= y : x > y) {
+      problems.push({ variable: low, message: `must be ${strict ? 'less than' : 'at most'} ${high}` });
+    }
+  };
+  ordered('MANUAL_APPROVAL_MIN_CONFIDENCE', 'AUTO_APPROVAL_CONFIDENCE', false);
+  ordered('SEND_WINDOW_START_HOUR', 'SEND_WINDOW_END_HOUR', true);
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const config: Config = {
@@ -303,6 +346,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, version = '0.0.
       maxEditIterations: e.MAX_EDIT_ITERATIONS,
       allow: list(e.EMAIL_ALLOW_LIST),
       deny: list(e.EMAIL_DENY_LIST),
+    }),
+    collections: deepFreeze({
+      autoApprovalConfidence: e.AUTO_APPROVAL_CONFIDENCE,
+      manualApprovalMinConfidence: e.MANUAL_APPROVAL_MIN_CONFIDENCE,
+      maxPaymentWeeks: e.MAX_PAYMENT_WEEKS,
+      minWeeklyPayment: e.MIN_WEEKLY_PAYMENT,
+      planMaxStartDays: e.PLAN_MAX_START_DAYS,
+      planGraceDays: e.PLAN_GRACE_DAYS,
+      escalationTimeoutMs: Math.round(e.ESCALATION_TIMEOUT_HOURS * 3_600_000),
+      optOutLine: e.OPT_OUT_LINE,
+      sendWindow: { startHour: e.SEND_WINDOW_START_HOUR, endHour: e.SEND_WINDOW_END_HOUR },
+      turnCoalesceMs: e.TURN_COALESCE_MS,
+      providerAnswersKeywords: e.PROVIDER_ANSWERS_KEYWORDS,
     }),
     peers: deepFreeze({
       breaker: { threshold: e.CIRCUIT_BREAKER_THRESHOLD, resetMs: e.CIRCUIT_BREAKER_RESET_SECONDS * 1000 },

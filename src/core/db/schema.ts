@@ -170,3 +170,4 @@ export const apiTokens = pgTable(
 );
 
 export * from './peer-tables.js';
+export * from './collections-tables.js';

@@ -30,6 +30,11 @@ export const SmsPayload = z.object({
   body: z.string(),
   conversationId: z.string().optional(),
   workflowId: z.string().optional(),
+  /**
+   * The one confirmation a number gets after it opted out ("You are unsubscribed…"): carriers
+   * expect it, and it is the only text the suppression list lets through.
+   */
+  optOutConfirmation: z.literal(true).optional(),
 });
 export type SmsPayload = z.infer<typeof SmsPayload>;
 
@@ -73,7 +78,13 @@ type Checked = { to: string; body: string };
 /** Refuses what must not be sent; the reason is the one a person would act on first. */
 async function checkSendable(
   executor: Executor,
-  input: { to: string; body: string; maxSegments: number; defaultRegion?: string | undefined },
+  input: {
+    to: string;
+    body: string;
+    maxSegments: number;
+    defaultRegion?: string | undefined;
+    optOutConfirmation?: true | undefined;
+  },
 ): Promise<Checked> {
   const to = tryNormalizePhone(input.to, input.defaultRegion);
   // The number stays out of the message: it lands in the outbox's last_error and in logs.
@@ -92,7 +103,7 @@ async function checkSendable(
         `${input.maxSegments} (SMS_MAX_SEGMENTS); shorten it, it is never cut.`,
     );
   }
-  if (await isOptedOut(executor, to)) {
+  if (!input.optOutConfirmation && (await isOptedOut(executor, to))) {
     throw new SmsRefusedError(
       'opted_out',
       'The recipient has opted out of texts (STOP); they must text START first.',
@@ -216,6 +227,8 @@ export type EnqueueSmsInput = {
   defaultRegion?: string;
   /** A person's retry: send again a text of this key that failed for good (see enqueueOutbound). */
   rearmFailed?: boolean;
+  /** The confirmation of an opt-out, allowed through the suppression list (see SmsPayload). */
+  optOutConfirmation?: true;
 };
 
 /**
@@ -233,6 +246,7 @@ export async function enqueueSms(
     body,
     ...(input.conversationId === undefined ? {} : { conversationId: input.conversationId }),
     ...(input.workflowId === undefined ? {} : { workflowId: input.workflowId }),
+    ...(input.optOutConfirmation ? { optOutConfirmation: true as const } : {}),
   };
   return enqueueOutbound(executor, {
     channel: SMS_CHANNEL,

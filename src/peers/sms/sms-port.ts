@@ -32,6 +32,12 @@ export type InboundSms = {
   to?: string | undefined;
   body: string;
   receivedAt: Date;
+  /**
+   * What the sender already knows (the collections seed's SMS Agent posts both): the tenant and
+   * the conversation. Webhooks leave them out; the tenant is then found by phone.
+   */
+  conversationId?: string | undefined;
+  tenantId?: string | undefined;
 };
 
 export type DeliveryState = 'queued' | 'sent' | 'delivered' | 'undelivered' | 'failed';

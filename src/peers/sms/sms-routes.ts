@@ -1,7 +1,9 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { eq } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
 import type { HttpModule } from '../../app.js';
 import type { Db, Tx } from '../../core/db/database.js';
+import { inboundEvents } from '../../core/db/schema.js';
 import { claimInboundEvent } from '../../core/inbound/inbound-events.js';
 import { runListeners, type RedeliveryPayload } from '../../core/inbound/inbound-delivery.js';
 import type { Logger } from 'pino';
@@ -73,6 +75,8 @@ export function createSmsInbox(options: { logger?: Logger } = {}): SmsInbox {
           to: sms.to ?? null,
           body: sms.body,
           received_at: sms.receivedAt.toISOString(),
+          ...(sms.tenantId === undefined ? {} : { tenant_id: sms.tenantId }),
+          ...(sms.conversationId === undefined ? {} : { conversation_id: sms.conversationId }),
         },
         now,
       });
@@ -100,10 +104,22 @@ export function createSmsInbox(options: { logger?: Logger } = {}): SmsInbox {
         to: row.toNumber,
         body: row.body,
         receivedAt: row.createdAt,
+        ...(row.conversationId === null ? {} : { conversationId: row.conversationId }),
+        ...(await tenantHint(tx, payload.inboundEventId)),
       };
       for (const listener of listeners) await listener(tx, sms, row.id);
     },
   };
+}
+
+/** The tenant id the sender named, kept in the claimed event (webhooks name none). */
+async function tenantHint(tx: Tx, inboundEventId: number): Promise<{ tenantId?: string }> {
+  const [row] = await tx
+    .select({ payload: inboundEvents.payload })
+    .from(inboundEvents)
+    .where(eq(inboundEvents.id, inboundEventId));
+  const tenantId = (row?.payload as { tenant_id?: unknown } | undefined)?.tenant_id;
+  return typeof tenantId === 'string' ? { tenantId } : {};
 }
 
 export type SmsRoutesDeps = {

@@ -128,6 +128,7 @@ export async function recordInbound(
       segments,
       encoding,
       state: 'received',
+      conversationId: sms.conversationId ?? null,
       createdAt: sms.receivedAt,
       updatedAt: now,
     })
@@ -272,12 +273,24 @@ export async function applyDeliveryReport(
   });
 }
 
+/** Ties an inbound text to the conversation and workflow that answer it (GET /conversations/…/messages). */
+export async function linkMessage(
+  executor: Executor,
+  id: number,
+  link: { conversationId: string; workflowId: string },
+): Promise<void> {
+  await executor
+    .update(smsMessages)
+    .set({ conversationId: link.conversationId, workflowId: link.workflowId })
+    .where(eq(smsMessages.id, id));
+}
+
 export async function getMessage(executor: Executor, id: number): Promise<SmsMessageRow | undefined> {
   const [row] = await executor.select().from(smsMessages).where(eq(smsMessages.id, id));
   return row;
 }
 
-async function findByProviderId(executor: Executor, provider: string, providerMessageId: string) {
+export async function findByProviderId(executor: Executor, provider: string, providerMessageId: string) {
   const [row] = await executor
     .select()
     .from(smsMessages)
