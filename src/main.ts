@@ -40,6 +40,8 @@ export type CoreServices = {
   workflows: WorkflowStore;
   /** The configured adapters of every port (AI, SMS, email, ledger, notices). */
   peers: Peers;
+  /** Every module's dependency checks, as /health/dependencies runs them. */
+  dependencies: DependencyRegistry;
   /** Call after a transaction that enqueued jobs commits, so this process runs them without waiting for a poll. */
   wakeWorker(): void;
 };
@@ -114,6 +116,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
     channels: peerRuntime.channels,
     dependencies: peerRuntime.dependencies,
   };
+  // Created before the modules, so a module can report on the dependencies (it runs no check until asked).
+  const dependencies = new DependencyRegistry();
   const core: CoreServices = {
     config,
     db: database.db,
@@ -123,10 +127,10 @@ export async function startService(config: Config, options: StartOptions = {}): 
     metrics,
     workflows: new WorkflowStore((kind, to) => metrics.transitions.inc({ kind, to })),
     peers: peerRuntime.peers,
+    dependencies,
     wakeWorker: () => worker?.wake(),
   };
   const modules = [peersModule, ...(options.modules ?? []).map((factory) => factory(core))];
-  const dependencies = new DependencyRegistry();
   dependencies.register(databaseDependency(database));
   for (const dep of modules.flatMap((m) => m.dependencies ?? [])) dependencies.register(dep);
 

@@ -10,6 +10,7 @@ import { bearerSecurity, problemResponses } from '../http/router.js';
 import type { CoreServices, ModuleFactory, ServiceModule } from '../main.js';
 import { tryNormalizePhone } from '../peers/sms/phone.js';
 import { findByProviderId } from '../peers/sms/sms-store.js';
+import { registerMetricsRoutes } from './metrics-routes.js';
 import { DEFAULT_PLAN_RULES } from './payment-plan.js';
 import {
   CollectionsConflictError,
@@ -151,7 +152,10 @@ export function collectionsModule(): ModuleFactory {
       name: 'collections',
       jobs: runner.jobs,
       outboxObservers: [runner.observer],
-      register: (app) => registerRoutes(app, core, runner),
+      register: (app) => {
+        registerRoutes(app, core, runner);
+        registerMetricsRoutes(app, { db: core.db, clock: core.clock, dependencies: core.dependencies });
+      },
     };
   };
 }

@@ -70,6 +70,7 @@ export const collectionsApprovals = pgTable(
   (t) => [
     index('collections_approvals_status_idx').on(t.status, t.createdAt),
     index('collections_approvals_conversation_idx').on(t.conversationId),
+    index('collections_approvals_created_idx').on(t.createdAt),
   ],
 );
 
@@ -100,6 +101,7 @@ export const collectionsEscalations = pgTable(
   (t) => [
     index('collections_escalations_status_idx').on(t.status, t.createdAt),
     index('collections_escalations_conversation_idx').on(t.conversationId),
+    index('collections_escalations_created_idx').on(t.createdAt),
     // One open timeout escalation per conversation and outbound text: the timer may fire twice.
     uniqueIndex('collections_escalations_dedupe_idx')
       .on(t.conversationId, t.type, sql`(metadata->>'dedupe_key')`)
@@ -133,6 +135,7 @@ export const collectionsPaymentPlans = pgTable(
   (t) => [
     index('collections_payment_plans_conversation_idx').on(t.conversationId, t.createdAt),
     uniqueIndex('collections_payment_plans_source_idx').on(t.sourceKey),
+    index('collections_payment_plans_created_idx').on(t.createdAt),
   ],
 );
 

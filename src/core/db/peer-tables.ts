@@ -49,6 +49,7 @@ export const smsMessages = pgTable(
     uniqueIndex('sms_messages_idempotency_idx').on(t.idempotencyKey),
     index('sms_messages_conversation_idx').on(t.conversationId, t.id),
     index('sms_messages_numbers_idx').on(t.fromNumber, t.toNumber, t.id),
+    index('sms_messages_direction_created_idx').on(t.direction, t.createdAt),
   ],
 );
 

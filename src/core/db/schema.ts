@@ -35,6 +35,8 @@ export const workflows = pgTable(
   (t) => [
     index('workflows_kind_subject_idx').on(t.kind, t.subjectKey, t.createdAt),
     index('workflows_kind_state_idx').on(t.kind, t.state),
+    // Windows of time by kind: the collections metrics (docs/collections-metrics.md).
+    index('workflows_kind_created_idx').on(t.kind, t.createdAt),
   ],
 );
 

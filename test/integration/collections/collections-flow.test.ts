@@ -426,6 +426,15 @@ describe(`collections workflow (${databaseKind})`, () => {
     expect(await outbound(t.conversation)).toHaveLength(0);
   });
 
+  it('serves the seed metrics from what the flows above stored', async () => {
+    const m = (await call('GET', '/orchestrate/metrics?hours=720&format=json')).body;
+    expect(m.timeframe.sms_metrics.received).toBeGreaterThan(10);
+    expect(m.timeframe.approval_metrics.approved).toBeGreaterThanOrEqual(3);
+    expect(m.timeframe.escalation_metrics.by_type.legal).toBeGreaterThanOrEqual(1);
+    expect(m.timeframe.approval_metrics.auto_approval_rate).toBeGreaterThan(0);
+    expect(m.filters_applied).toEqual({ hours: 720, tenant_id: null });
+  });
+
   it('answers HELP with the fixed text and no AI call; rejects a bad phone with 400', async () => {
     const t = await tenant();
     await text(t, 'HELP');
