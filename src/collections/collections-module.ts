@@ -11,6 +11,8 @@ import type { CoreServices, ModuleFactory, ServiceModule } from '../main.js';
 import { tryNormalizePhone } from '../peers/sms/phone.js';
 import { findByProviderId } from '../peers/sms/sms-store.js';
 import { registerMetricsRoutes } from './metrics-routes.js';
+import { planJobs } from './plan-jobs.js';
+import { registerPlanRoutes } from './plan-routes.js';
 import { DEFAULT_PLAN_RULES } from './payment-plan.js';
 import {
   CollectionsConflictError,
@@ -118,16 +120,17 @@ const MessageView = z.object({
 export function collectionsModule(): ModuleFactory {
   return (core): ServiceModule => {
     const c = core.config.collections;
+    const planRules = {
+      ...DEFAULT_PLAN_RULES,
+      maxWeeks: c.maxPaymentWeeks,
+      minWeekly: c.minWeeklyPayment,
+      maxStartDays: c.planMaxStartDays,
+    };
     const runner = createCollectionsRunner({
       settings: {
         policy: {
           thresholds: { auto: c.autoApprovalConfidence, manualMin: c.manualApprovalMinConfidence },
-          planRules: {
-            ...DEFAULT_PLAN_RULES,
-            maxWeeks: c.maxPaymentWeeks,
-            minWeekly: c.minWeeklyPayment,
-            maxStartDays: c.planMaxStartDays,
-          },
+          planRules,
           maxSegments: core.peers.sms.maxSegments,
           optOutLine: c.optOutLine,
         },
@@ -148,12 +151,33 @@ export function collectionsModule(): ModuleFactory {
       logger: core.logger,
     });
     core.peers.sms.inbox.onInbound(async (tx, sms, id) => void (await runner.onTenantText(tx, sms, id)));
+    const plans = planJobs({
+      workflows: core.workflows,
+      notifier: core.peers.notifier,
+      clock: core.clock,
+      planGraceDays: c.planGraceDays,
+      smsMaxSegments: core.peers.sms.maxSegments,
+      optOutLine: c.optOutLine,
+      sendWindow: c.sendWindow,
+      logger: core.logger,
+      defaultRegion: core.peers.sms.defaultRegion,
+    });
     return {
       name: 'collections',
-      jobs: runner.jobs,
+      jobs: [...runner.jobs, ...plans],
       outboxObservers: [runner.observer],
       register: (app) => {
         registerRoutes(app, core, runner);
+        registerPlanRoutes(app, {
+          db: core.db,
+          clock: core.clock,
+          workflows: core.workflows,
+          notifier: core.peers.notifier,
+          planRules,
+          ledger: core.peers.ledger,
+          autoApprovalConfidence: c.autoApprovalConfidence,
+          wakeWorker: core.wakeWorker,
+        });
         registerMetricsRoutes(app, { db: core.db, clock: core.clock, dependencies: core.dependencies });
       },
     };

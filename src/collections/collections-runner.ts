@@ -11,6 +11,7 @@ import { retryClassOf, RetryAfterError } from '../core/retry-errors.js';
 import type { Clock } from '../core/runtime.js';
 import type { Workflow, WorkflowStore } from '../core/workflow/workflow-store.js';
 import type { AiPort, ConversationTurn, DraftResult, LedgerFacts } from '../peers/ai/ai-port.js';
+import { classifyIntent } from '../peers/ai/rules/intent.js';
 import { localDate } from '../peers/ledger/days-late.js';
 import type { LedgerPort, Tenant } from '../peers/ledger/ledger-port.js';
 import type { Notifier } from '../peers/notify/notifier.js';
@@ -40,6 +41,7 @@ import {
   type ReplyDecision,
 } from './decide-reply.js';
 import { appendOptOutLine } from './guard.js';
+import { recordPlan, setWorkflowPlanStatus } from './plans-store.js';
 import { sendsOwnConfirmation } from './opt-out.js';
 import { ESCALATING_INTENTS, ESCALATION_FLAGS, type Routing } from './routing.js';
 import { newTurn, readTurn, withStep, type TurnData, type TurnStatus } from './turn.js';
@@ -517,6 +519,9 @@ export function createCollectionsRunner(deps: CollectionsDeps) {
       : strongest(turn.conversationState, (conversation?.state ?? 'open') as ConversationState);
     const ledger = ledgerFacts(tenant);
     const decision = decideReply({
+      // Whatever the drafter read: a number other than the ledger's, or wording of someone
+      // else ("I'm her husband"), and the debt may not be named.
+      thirdPartySuspected: thirdPartySuspected(tenant, turn),
       tenantTexts: turn.texts.map((t) => t.body),
       conversationState: state,
       optedOut: await isOptedOut(tx, turn.phone),
@@ -549,6 +554,28 @@ export function createCollectionsRunner(deps: CollectionsDeps) {
         tenantId: tenant.tenantId,
         timezone: tenant.timezone,
       });
+    }
+
+    if (decision.plan) {
+      // The plan the tenant offered is kept whatever the routing: active at once only when the
+      // reply acknowledging it goes out by itself; otherwise the manager's decision settles it.
+      const { proposal, validation, counterOffer } = decision.plan;
+      const active = routing.decision === 'auto_send' && validation.is_valid && validation.auto_approvable;
+      const { plan } = await recordPlan(tx, {
+        conversationId: turn.conversationId,
+        tenantId: tenant.tenantId,
+        workflowId: workflow.id,
+        proposal,
+        validation,
+        counterOffer,
+        status: active ? 'active' : 'pending_approval',
+        messageContent: turn.texts.map((t) => t.body).join('\n'),
+        aiResponse: draft.text,
+        confidence: draft.confidence,
+        sourceKey: `workflow:${workflow.id}`,
+        now,
+      });
+      decided.payment_plan_id = plan.id;
     }
 
     if (routing.decision === 'auto_send') {
@@ -835,6 +862,8 @@ export function createCollectionsRunner(deps: CollectionsDeps) {
       notes: input.notes ?? null,
     };
     const approved = withStep(turn, 'manager_approval');
+    // A plan the draft acknowledged stands or falls with the reply.
+    await setWorkflowPlanStatus(tx, workflow.id, reply === undefined ? 'rejected' : 'active', now);
     if (reply === undefined) {
       await updateConversation(tx, turn.conversationId, { state: 'open', updatedAt: now });
       const rejected = await move(
@@ -1019,6 +1048,13 @@ const OBSOLETE_REASONS: Record<string, string> = {
 const STATE_ORDER: Record<ConversationState, number> = { open: 0, awaiting_approval: 1, escalated: 2 };
 function strongest(a: ConversationState, b: ConversationState): ConversationState {
   return STATE_ORDER[a] >= STATE_ORDER[b] ? a : b;
+}
+
+/** Deterministic, the same for every AI provider: the texter may not be the tenant. */
+export function thirdPartySuspected(tenant: Tenant, turn: Pick<TurnData, 'phone' | 'texts'>): boolean {
+  if (tenant.phone !== turn.phone) return true;
+  const read = classifyIntent(turn.texts.map((t) => t.body).join('\n'));
+  return read.intent === 'wrong_number' || read.alsoMatched.includes('wrong_number');
 }
 
 export function ledgerFacts(tenant: Tenant): LedgerFacts {

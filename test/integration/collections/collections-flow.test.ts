@@ -118,6 +118,19 @@ describe(`collections workflow (${databaseKind})`, () => {
     expect(sent[0]!.body).toContain('$50 a week for 12 weeks');
     expect(sent[0]!.body.endsWith('Reply STOP to opt out')).toBe(true);
 
+    // The plan in the text is kept, on the conversation and by its id.
+    expect(done.metadata.payment_plan_id).toMatch(/^pp_/);
+    const plans = (await call('GET', `/orchestrate/payment-plans/${t.conversation}`)).body;
+    expect(plans).toMatchObject({ conversation_id: t.conversation, total_plans: 1 });
+    expect(plans.payment_plans[0]).toMatchObject({
+      payment_plan_id: done.metadata.payment_plan_id,
+      weekly_amount: 50,
+      weeks: 12,
+    });
+    const plan = (await call('GET', `/orchestrate/payment-plans/${done.metadata.payment_plan_id}`)).body;
+    expect(plan).toMatchObject({ conversation_id: t.conversation, tenant_id: t.id, total_amount: 600 });
+    expect(plan.validation_details.covers_debt).toBe(true);
+
     // The same POST again is a repeat: one text, one workflow.
     const again = await call('POST', '/orchestrate/sms-received', res.request);
     expect(again.status).toBe(200);

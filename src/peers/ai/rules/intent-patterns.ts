@@ -106,7 +106,7 @@ export const INTENT_PATTERNS: readonly IntentPattern[] = [
     'wrong_number',
     STRONG,
     'third_party',
-    /\bthis\s+is\s+(?:his|her|their)\s+(?:wife|husband|mom|mother|dad|father|son|daughter|sister|brother|girlfriend|boyfriend|roommate|friend|cousin|aunt|uncle)\b/,
+    /\b(?:this\s+is|i\s*'?\s*m|i\s+am)\s+(?:his|her|their)\s+(?:wife|husband|mom|mother|dad|father|son|daughter|sister|brother|girlfriend|boyfriend|roommate|friend|cousin|aunt|uncle)\b/,
   ),
   p(
     'wrong_number',

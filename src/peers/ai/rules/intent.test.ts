@@ -30,6 +30,8 @@ describe('classifyIntent', () => {
     ['call me', 'human_request'],
     ['wrong number', 'wrong_number'],
     ['this is his mother', 'wrong_number'],
+    ["I'm her husband, how much does she owe?", 'wrong_number'],
+    ['i am his wife', 'wrong_number'],
     ['STOP', 'opt_out'],
     ['  stop!! ', 'opt_out'],
     ['Unsubscribe', 'opt_out'],
