@@ -53,32 +53,37 @@ describe('countersign CLI', () => {
     await expect(cli('token', 'create', '--role', 'viewer')).rejects.toMatchObject({ code: 2 });
   });
 
-  it('token revoke revokes; the running service accepts the live token and refuses the revoked one', async () => {
-    const viewerToken = (await cli('token', 'create', '--role', 'viewer', '--name', 'temp')).stdout.match(
-      /^(cs_\S+)$/m,
-    )?.[1];
-    const tempId = (await cli('token', 'list')).stdout.match(/^(\S+)\s+viewer\s+temp$/m)?.[1];
-    expect((await cli('token', 'revoke', tempId!)).stdout).toContain('Revoked.');
-    await expect(cli('token', 'revoke', tempId!)).rejects.toMatchObject({ code: 1 });
+  // Four CLI processes and a service start: on a loaded two-core machine this took over 60 s once.
+  it(
+    'token revoke revokes; the running service accepts the live token and refuses the revoked one',
+    { timeout: 180_000 },
+    async () => {
+      const viewerToken = (await cli('token', 'create', '--role', 'viewer', '--name', 'temp')).stdout.match(
+        /^(cs_\S+)$/m,
+      )?.[1];
+      const tempId = (await cli('token', 'list')).stdout.match(/^(\S+)\s+viewer\s+temp$/m)?.[1];
+      expect((await cli('token', 'revoke', tempId!)).stdout).toContain('Revoked.');
+      await expect(cli('token', 'revoke', tempId!)).rejects.toMatchObject({ code: 1 });
 
-    const service = spawnService({ env: { DATA_DIR: dataDir, PORT: '0' } });
-    await service.waitForReady();
-    const get = (token: string) =>
-      fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
-    expect((await get(managerToken)).status).toBe(200);
-    expect((await get(viewerToken!)).status).toBe(401);
-    // A manager may not mint tokens.
-    const mint = await fetch(`${service.url}/admin/tokens`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${managerToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'x', role: 'admin' }),
-    });
-    expect(mint.status).toBe(403);
-    // While the service owns the folder, the CLI says so instead of corrupting it.
-    await expect(cli('token', 'list')).rejects.toMatchObject({
-      code: 1,
-      stderr: expect.stringContaining('already in use'),
-    });
-    expect((await service.stop()).code).toBe(0);
-  });
+      const service = spawnService({ env: { DATA_DIR: dataDir, PORT: '0' } });
+      await service.waitForReady();
+      const get = (token: string) =>
+        fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      expect((await get(managerToken)).status).toBe(200);
+      expect((await get(viewerToken!)).status).toBe(401);
+      // A manager may not mint tokens.
+      const mint = await fetch(`${service.url}/admin/tokens`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${managerToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'x', role: 'admin' }),
+      });
+      expect(mint.status).toBe(403);
+      // While the service owns the folder, the CLI says so instead of corrupting it.
+      await expect(cli('token', 'list')).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining('already in use'),
+      });
+      expect((await service.stop()).code).toBe(0);
+    },
+  );
 });
