@@ -44,6 +44,8 @@ describe('parseNumberWords', () => {
     ['two thousand', 2000],
     ['a', undefined],
     ['fifty apples', undefined],
+    // As the rules engine reads a tenant's "two fifty": the guard and the drafter agree.
+    ['two fifty', 250],
   ])('%j → %s', (phrase, value) => {
     expect(parseNumberWords(phrase)).toBe(value);
   });

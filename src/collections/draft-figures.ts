@@ -1,3 +1,5 @@
+import { parseNumberWords as parseRulesNumberWords } from '../peers/ai/rules/numbers.js';
+
 /**
  * The figures a draft states: money amounts and dates. The guard compares them with the ledger
  * and the validated plan; anything else is a figure the drafter made up.
@@ -73,36 +75,13 @@ const WORD_MONEY = new RegExp(
   'gi',
 );
 
-/** "twelve hundred and fifty" → 1250, "a hundred" → 100, "seventy-five" → 75. */
+/**
+ * A phrase of number words as a number, read exactly as the rules engine reads tenants' texts
+ * ("two fifty" → 250, "twelve hundred and fifty" → 1250): the guard and the drafter must agree
+ * on what an amount is.
+ */
 export function parseNumberWords(phrase: string): number | undefined {
-  const words = phrase
-    .toLowerCase()
-    .split(/[\s-]+/)
-    .filter((w) => w !== 'and');
-  let total = 0;
-  let current = 0;
-  let seen = false;
-  for (const [i, word] of words.entries()) {
-    if (word === 'a' && i === 0) {
-      current = 1;
-      continue;
-    }
-    const value = WORD_VALUES[word];
-    if (value !== undefined) {
-      current += value;
-      seen = true;
-    } else if (word === 'hundred') {
-      current = (current || 1) * 100;
-      seen = true;
-    } else if (word === 'thousand') {
-      total += (current || 1) * 1000;
-      current = 0;
-      seen = true;
-    } else {
-      return undefined;
-    }
-  }
-  return seen ? total + current : undefined;
+  return parseRulesNumberWords(phrase.replace(/^a\s+/i, 'one ').replace(/\band\b/gi, ' '));
 }
 
 function centsOf(whole: string | undefined, fraction: string | undefined, thousands = false): number {
