@@ -277,7 +277,14 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
 
   /** A text from the owner: a command for the draft last shown, or a short help. */
   async function onOwnerText(tx: Tx, sms: InboundSms): Promise<{ outcome: string }> {
-    if (sms.from !== settings.ownerPhone) return { outcome: 'not_owner' };
+    if (sms.from !== settings.ownerPhone) {
+      // The stored text (sms_messages) is the record; no number in the log line.
+      deps.logger.info(
+        { provider: sms.provider, providerMessageId: sms.providerMessageId },
+        'text from another number: not an owner command',
+      );
+      return { outcome: 'not_owner' };
+    }
     // The provider answers its reserved words itself; we stay silent.
     if (isCarrierKeyword(sms.body)) return { outcome: 'carrier_keyword' };
     const command = parseOwnerCommand(sms.body);
