@@ -11,6 +11,7 @@ import type { CoreServices, ModuleFactory, ServiceModule } from '../main.js';
 import { tryNormalizePhone } from '../peers/sms/phone.js';
 import { findByProviderId } from '../peers/sms/sms-store.js';
 import { registerMetricsRoutes } from './metrics-routes.js';
+import { outreachDepsFrom, registerOutreachRoutes } from './outreach-routes.js';
 import { planJobs } from './plan-jobs.js';
 import { registerPlanRoutes } from './plan-routes.js';
 import { DEFAULT_PLAN_RULES } from './payment-plan.js';
@@ -168,6 +169,7 @@ export function collectionsModule(): ModuleFactory {
       outboxObservers: [runner.observer],
       register: (app) => {
         registerRoutes(app, core, runner);
+        registerOutreachRoutes(app, outreachDepsFrom(core, runner));
         registerPlanRoutes(app, {
           db: core.db,
           clock: core.clock,
