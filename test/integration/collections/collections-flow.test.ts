@@ -298,6 +298,26 @@ describe(`collections workflow (${databaseKind})`, () => {
     expect(await outbound(t.conversation)).toHaveLength(0);
   });
 
+  it('an escalation makes the queued draft obsolete: approving it gets 409 with the reason', async () => {
+    const t = await tenant();
+    const id = await awaitingApproval(t);
+    const esc = await call('POST', '/escalations/trigger', {
+      conversation_id: t.conversation,
+      reason: 'Tenant called the office about a dispute',
+      severity: 'medium',
+    });
+    expect(esc.status).toBe(200);
+    const approve = await call('POST', '/orchestrate/approve-response', {
+      response_queue_id: id,
+      action: 'approve',
+    });
+    expect(approve.status).toBe(409);
+    expect(approve.body.detail).toContain('escalated');
+    const obsolete = (await call('GET', '/orchestrate/approvals?status=obsolete')).body.approvals as Json[];
+    expect(obsolete.find((a) => a.response_queue_id === id)).toMatchObject({ obsolete_reason: 'escalated' });
+    expect(await outbound(t.conversation)).toHaveLength(0);
+  });
+
   it('escalates a legal text, sends nothing, lists and resolves it', async () => {
     const t = await tenant();
     await text(t, 'My attorney will contact you about this');
