@@ -455,7 +455,7 @@ function registerRoutes(app: OpenAPIHono<AppEnv>, core: CoreServices, runner: Co
           responseQueueId: body.response_queue_id,
           action: body.action,
           approvedText: body.approved_text,
-          manager: `${principal.role}:${principal.name}`,
+          manager: principal.name,
           claimedManagerId: body.manager_id,
           notes: body.notes,
         }),

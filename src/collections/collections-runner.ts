@@ -979,7 +979,8 @@ export function createCollectionsRunner(deps: CollectionsDeps) {
       const workflow = await deps.workflows.get(tx, id);
       if (!workflow || workflow.state === 'failed') return;
       const turn = readTurn(workflow.data);
-      if (error.includes('opted out')) {
+      // The channel re-checks the suppression list at send time: a STOP that came after the decision.
+      if (await isOptedOut(tx, turn.phone)) {
         await move(
           tx,
           workflow,

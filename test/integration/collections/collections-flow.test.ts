@@ -448,6 +448,30 @@ describe(`collections workflow (${databaseKind})`, () => {
     expect(await outbound(t.conversation)).toHaveLength(1);
   });
 
+  it('a STOP while a reply is held for the morning: the held reply is never sent', async () => {
+    const t = await tenant({ timezone: 'Pacific/Honolulu' });
+    const now = clock.now();
+    const target = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1, 16, 0, 0); // 06:00 there
+    clock.set(new Date(target));
+    const held = await text(t, 'What is my balance?');
+    await settled(t.conversation, (s) => s.status === 'scheduled', 'held for the window');
+    await text(t, 'STOP');
+    await settled(t.conversation, (s) => s.status === 'opted_out', 'opted out');
+    clock.set(new Date(target + 2 * 3_600_000));
+    const first = await eventually(
+      async () => (await call('GET', `/orchestrate/workflows/${held.body.workflow_id}`)).body,
+      (w) => w.status !== 'scheduled',
+      'the held reply refused at send time',
+    );
+    expect(first.status).toBe('opted_out');
+    // The held reply is recorded as refused by the channel at send time; only the confirmation left.
+    const out = await outbound(t.conversation);
+    expect(out.filter((m) => m.state === 'sent' || m.state === 'delivered').map((m) => m.body)).toEqual([
+      'You are unsubscribed and will get no more texts from us. Reply START to opt back in.',
+    ]);
+    expect(out.find((m) => m.body.startsWith('Hi Maria'))?.state).toBe('failed');
+  });
+
   it('never auto-sends an injection attempt', async () => {
     const t = await tenant();
     await text(
