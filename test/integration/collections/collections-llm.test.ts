@@ -345,6 +345,21 @@ describe(`collections workflow with an LLM drafter (${databaseKind})`, () => {
       notes: 'Retrying after the provider recovered',
     };
 
+    it('when the provider refuses us for good, the rules templates draft and a manager decides: nothing dropped', async () => {
+      const t = await tenant();
+      openai.failNext({ kind: 'status', status: 401 }, 1);
+      await text(t, BALANCE_QUESTION);
+      const held = await settled(
+        t.conversation,
+        (s) => s.status === 'awaiting_approval',
+        'the fallback draft queued',
+      );
+      expect(held.metadata.guard_flags).toEqual(expect.arrayContaining(['ai_fallback', 'ai_refused']));
+      expect(held.metadata.rule).toBe('flag.ai_fallback');
+      await quiet();
+      expect(await outbound(t.conversation)).toEqual([]);
+    });
+
     it('fails after MAX_RETRY_ATTEMPTS with a notice; a retry sends exactly one text; a second retry is 409', async () => {
       const t = await tenant();
       const callsBefore = openai.completions.length;
