@@ -1,4 +1,4 @@
-import { parseNumberWords as parseRulesNumberWords } from '../peers/ai/rules/numbers.js';
+import { NUMBER_WORDS, parseNumberWords as parseRulesNumberWords } from '../peers/ai/rules/numbers.js';
 
 /**
  * The figures a draft states: money amounts and dates. The guard compares them with the ledger
@@ -40,36 +40,7 @@ const MONEY_PATTERNS: readonly RegExp[] = [
 
 const PERCENT = /\b\d+(?:\.\d+)?\s?(?:%|percent\b)/gi;
 
-const WORD_VALUES: Readonly<Record<string, number>> = {
-  one: 1,
-  two: 2,
-  three: 3,
-  four: 4,
-  five: 5,
-  six: 6,
-  seven: 7,
-  eight: 8,
-  nine: 9,
-  ten: 10,
-  eleven: 11,
-  twelve: 12,
-  thirteen: 13,
-  fourteen: 14,
-  fifteen: 15,
-  sixteen: 16,
-  seventeen: 17,
-  eighteen: 18,
-  nineteen: 19,
-  twenty: 20,
-  thirty: 30,
-  forty: 40,
-  fifty: 50,
-  sixty: 60,
-  seventy: 70,
-  eighty: 80,
-  ninety: 90,
-};
-const NUMBER_WORD = `(?:${Object.keys(WORD_VALUES).join('|')}|hundred|thousand)`;
+const NUMBER_WORD = `(?:${NUMBER_WORDS.join('|')})`;
 const WORD_MONEY = new RegExp(
   `\\b((?:a\\s+)?${NUMBER_WORD}(?:(?:\\s+|-|\\s+and\\s+)${NUMBER_WORD})*)\\s+(?:dollars?|bucks?|${PERIOD})`,
   'gi',

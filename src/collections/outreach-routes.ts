@@ -4,16 +4,14 @@ import { and, desc, eq, gt, sql } from 'drizzle-orm';
 import type { Db, Executor, Tx } from '../core/db/database.js';
 import { workflows } from '../core/db/schema.js';
 import { inTransaction } from '../core/db/transaction.js';
-import { NonRetriableError, RetryAfterError } from '../core/retry-errors.js';
 import type { Clock } from '../core/runtime.js';
 import type { WorkflowStore } from '../core/workflow/workflow-store.js';
 import type { AppEnv } from '../http/app-env.js';
 import { requireRole } from '../http/auth.js';
-import { HttpProblem } from '../http/problem.js';
 import { bearerSecurity, problemResponses } from '../http/router.js';
 import type { CoreServices } from '../main.js';
 import type { LedgerPort, Tenant } from '../peers/ledger/ledger-port.js';
-import { PeerTimeoutError, PeerUnavailableError } from '../peers/resilience.js';
+import { fromLedger } from '../peers/ledger/ledger-routes.js';
 import { isOptedOut } from '../peers/sms/sms-store.js';
 import { CollectionsInputError, type CollectionsRunner } from './collections-runner.js';
 import {
@@ -388,25 +386,4 @@ function auditDetails(plan: OutreachSend, all: boolean, policy: OutreachPolicy):
     max_segments: policy.maxSegments,
     held_until: plan.held ? plan.sendAt.toISOString() : null,
   };
-}
-
-/** A peer ledger that failed: 503 when asking again later may work, 502 when its answer was unusable. */
-async function fromLedger<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    if (error instanceof RetryAfterError) {
-      const seconds = Math.max(1, Math.ceil(error.retryAfterMs / 1000));
-      throw new HttpProblem(503, 'The ledger is not answering now; try again later.', {
-        headers: { 'Retry-After': String(seconds) },
-      });
-    }
-    if (error instanceof NonRetriableError) {
-      throw new HttpProblem(502, 'The ledger gave an answer we cannot use.', { title: 'Bad Gateway' });
-    }
-    if (error instanceof PeerUnavailableError || error instanceof PeerTimeoutError) {
-      throw new HttpProblem(503, 'The ledger is not answering now; try again later.');
-    }
-    throw error;
-  }
 }

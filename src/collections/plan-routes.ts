@@ -2,16 +2,15 @@ import { createHash } from 'node:crypto';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Db, Tx } from '../core/db/database.js';
 import { inTransaction } from '../core/db/transaction.js';
-import { NonRetriableError, RetryAfterError } from '../core/retry-errors.js';
 import type { Clock } from '../core/runtime.js';
 import type { WorkflowStore } from '../core/workflow/workflow-store.js';
 import type { AppEnv } from '../http/app-env.js';
 import { requireRole } from '../http/auth.js';
 import { HttpProblem } from '../http/problem.js';
 import { bearerSecurity, problemResponses } from '../http/router.js';
-import type { LedgerPort, Tenant } from '../peers/ledger/ledger-port.js';
+import type { LedgerPort } from '../peers/ledger/ledger-port.js';
+import { fromLedger } from '../peers/ledger/ledger-routes.js';
 import type { Notifier } from '../peers/notify/notifier.js';
-import { PeerTimeoutError, PeerUnavailableError } from '../peers/resilience.js';
 import { isKnownTimezone } from './allowed-hours.js';
 import { formatIsoDate, parseIsoDate } from './calendar-date.js';
 import { toCents } from './cents.js';
@@ -606,27 +605,6 @@ async function asPlanProblem<T>(work: () => Promise<T>): Promise<T> {
       throw new HttpProblem(409, error.message, {
         errors: [{ pointer: '/reference', detail: error.message }],
       });
-    }
-    throw error;
-  }
-}
-
-/** A peer ledger that failed: 503 when asking again later may work, 502 when its answer was unusable. */
-async function fromLedger(read: () => Promise<Tenant | undefined>): Promise<Tenant | undefined> {
-  try {
-    return await read();
-  } catch (error) {
-    if (error instanceof RetryAfterError) {
-      const seconds = Math.max(1, Math.ceil(error.retryAfterMs / 1000));
-      throw new HttpProblem(503, 'The ledger is not answering now; try again later.', {
-        headers: { 'Retry-After': String(seconds) },
-      });
-    }
-    if (error instanceof NonRetriableError) {
-      throw new HttpProblem(502, 'The ledger gave an answer we cannot use.', { title: 'Bad Gateway' });
-    }
-    if (error instanceof PeerUnavailableError || error instanceof PeerTimeoutError) {
-      throw new HttpProblem(503, 'The ledger is not answering now; try again later.');
     }
     throw error;
   }

@@ -533,7 +533,7 @@ function fieldProblem(field: string, detail: string, status: 400 | 409 = 400): H
 }
 
 /** A peer ledger that failed: 503 when asking again later may work, 502 when its answer was unusable. */
-async function fromLedger<T>(read: () => Promise<T>): Promise<T> {
+export async function fromLedger<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (error) {

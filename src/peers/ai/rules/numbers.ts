@@ -50,6 +50,9 @@ const TENS: Readonly<Record<string, number>> = {
 };
 const SCALES: Readonly<Record<string, number>> = { hundred: 100, thousand: 1000 };
 
+/** Every word that can be part of a number ("two", "fifty", "hundred"…), for patterns elsewhere. */
+export const NUMBER_WORDS: readonly string[] = [UNITS, TEENS, TENS, SCALES].flatMap((t) => Object.keys(t));
+
 export const CURRENCY_WORDS = [
   'dollars',
   'dollar',
