@@ -259,6 +259,10 @@ export async function startDovecot(options: { user?: string; password?: string }
     },
     async kick() {
       execFileSync(DOVEADM_BINARY, ['-c', join(dir, 'dovecot.conf'), 'kick', user], { stdio: 'pipe' });
+      // The kick ends our own admin session too. ImapFlow may not have read the BYE yet and still
+      // call it usable (on a loaded machine it did, and the next APPEND failed): start afresh.
+      admin?.close();
+      admin = undefined;
     },
     log: readLog,
     async stop() {
