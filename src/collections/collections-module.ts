@@ -38,6 +38,7 @@ import {
   workflowStatusView,
   WorkflowStatusView,
 } from './collections-views.js';
+import { readTurn } from './turn.js';
 
 /**
  * The collections seed on the core (docs/collections.md): every tenant text from any SMS path
@@ -340,11 +341,7 @@ function registerRoutes(app: OpenAPIHono<AppEnv>, core: CoreServices, runner: Co
     async (c) => {
       const workflow = await workflowOr404(c.req.valid('param').workflow_id);
       const trail = await core.workflows.auditTrail(db, workflow.id);
-      const data = workflow.data as {
-        texts: { body: string; at: string }[];
-        draft: { text: string } | null;
-        reply: { text: string } | null;
-      };
+      const data = readTurn(workflow.data);
       return c.json(
         {
           ...workflowStatusView(workflow),

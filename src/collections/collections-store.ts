@@ -9,6 +9,7 @@ import {
 } from '../core/db/schema.js';
 import type { Workflow, WorkflowStore } from '../core/workflow/workflow-store.js';
 import type { Notifier } from '../peers/notify/notifier.js';
+import { readTurn, withStep } from './turn.js';
 
 /**
  * The collections workflow's writes that several entry points share (a tenant's text, a
@@ -234,18 +235,11 @@ export async function openEscalation(
     ? await deps.workflows.get(tx, input.workflowId)
     : await latestWorkflow(tx, input.conversationId);
   if (workflow && workflow.kind === COLLECTIONS_KIND) {
-    const data = workflow.data as Record<string, unknown>;
-    const steps = Array.isArray(data.steps_completed) ? (data.steps_completed as string[]) : [];
     await deps.workflows.transition(tx, {
       workflowId: workflow.id,
       expectedVersion: workflow.version,
       to: 'escalated',
-      data: {
-        ...data,
-        step: 'escalated',
-        steps_completed: [...steps, 'escalated'],
-        escalation_id: row.id,
-      },
+      data: withStep(readTurn(workflow.data), 'escalated', { escalation_id: row.id }),
       audit: {
         reason: `escalated:${input.type}`,
         actor: input.escalatedBy,
@@ -318,14 +312,12 @@ export async function resolveEscalation(
   const workflow = row.workflowId
     ? await deps.workflows.get(tx, row.workflowId)
     : await latestWorkflow(tx, row.conversationId);
-  if (workflow && workflow.state === 'escalated') {
-    const data = workflow.data as Record<string, unknown>;
-    const steps = Array.isArray(data.steps_completed) ? (data.steps_completed as string[]) : [];
+  if (workflow && workflow.kind === COLLECTIONS_KIND && workflow.state === 'escalated') {
     await deps.workflows.transition(tx, {
       workflowId: workflow.id,
       expectedVersion: workflow.version,
       to: 'completed',
-      data: { ...data, step: 'escalation_resolved', steps_completed: [...steps, 'escalation_resolved'] },
+      data: withStep(readTurn(workflow.data), 'escalation_resolved'),
       audit: {
         reason: 'escalation_resolved',
         actor: input.resolvedBy,

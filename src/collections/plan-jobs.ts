@@ -1,8 +1,9 @@
-import { and, eq, inArray, lt } from 'drizzle-orm';
+import { and, inArray, lt } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Tx } from '../core/db/database.js';
-import { jobs, outbox } from '../core/db/schema.js';
+import { outbox } from '../core/db/schema.js';
+import { releaseSingletonKey } from '../core/jobs/job-queue.js';
 import type { JobHandler } from '../core/jobs/job-worker.js';
 import type { Clock } from '../core/runtime.js';
 import type { WorkflowStore } from '../core/workflow/workflow-store.js';
@@ -316,11 +317,7 @@ async function escalate(
   return escalation.id;
 }
 
-/**
- * Arms the next check. The running check still holds the plan's singleton key (the index covers
- * queued and running jobs, and the job is marked done only after this transaction's work), so it
- * hands the key over first; both happen with the job's completion or not at all.
- */
+/** Arms the next check; the running check hands its singleton key over first (job-queue.ts). */
 async function rearm(
   tx: Tx,
   planId: string,
@@ -328,12 +325,7 @@ async function rearm(
   now: Date,
   jobId: number | undefined,
 ): Promise<void> {
-  if (jobId !== undefined) {
-    await tx
-      .update(jobs)
-      .set({ singletonKey: null })
-      .where(and(eq(jobs.id, jobId), eq(jobs.singletonKey, planCheckKey(planId))));
-  }
+  if (jobId !== undefined) await releaseSingletonKey(tx, jobId, planCheckKey(planId));
   await schedulePlanCheck(tx, planId, runAt, now);
 }
 

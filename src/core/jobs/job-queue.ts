@@ -148,6 +148,22 @@ const terminal = (state: 'done' | 'failed' | 'skipped', now: Date, lastError?: s
   ...(lastError === undefined ? {} : { lastError }),
 });
 
+/**
+ * A running job hands its singleton key on, so that it can enqueue its own successor under the
+ * same key in its completion transaction (the unique index covers running jobs too, and the job
+ * is marked done only after that transaction's work). Done or not, the two happen together.
+ */
+export async function releaseSingletonKey(
+  executor: Executor,
+  jobId: number,
+  singletonKey: string,
+): Promise<void> {
+  await executor
+    .update(jobs)
+    .set({ singletonKey: null })
+    .where(and(eq(jobs.id, jobId), eq(jobs.singletonKey, singletonKey)));
+}
+
 export const completeJob = (executor: Executor, job: ClaimedJob, now: Date) =>
   finish(executor, job, terminal('done', now));
 
