@@ -15,6 +15,8 @@ import { databaseDependency } from './http/health-routes.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createPeerRuntime, type Peers } from './peers/peers-module.js';
+import type { CollectionsRunner } from './collections/collections-runner.js';
+import type { EmailReplyRunner } from './email-reply/email-reply-runner.js';
 
 /**
  * The composition root: the only place that picks adapters from config and wires domains,
@@ -44,6 +46,16 @@ export type CoreServices = {
   dependencies: DependencyRegistry;
   /** Call after a transaction that enqueued jobs commits, so this process runs them without waiting for a poll. */
   wakeWorker(): void;
+  /**
+   * What a domain module offers the others (the dashboard drives the runners through these).
+   * A module sets its handle when its factory runs; readers look it up per request.
+   */
+  handles: ModuleHandles;
+};
+
+export type ModuleHandles = {
+  collections?: CollectionsRunner;
+  emailReply?: EmailReplyRunner;
 };
 
 export type ModuleFactory = (core: CoreServices) => ServiceModule;
@@ -129,6 +141,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     peers: peerRuntime.peers,
     dependencies,
     wakeWorker: () => worker?.wake(),
+    handles: {},
   };
   const modules = [peersModule, ...(options.modules ?? []).map((factory) => factory(core))];
   dependencies.register(databaseDependency(database));

@@ -152,6 +152,7 @@ export function collectionsModule(): ModuleFactory {
       notifier: core.peers.notifier,
       logger: core.logger,
     });
+    core.handles.collections = runner;
     core.peers.sms.inbox.onInbound(async (tx, sms, id) => void (await runner.onTenantText(tx, sms, id)));
     const plans = planJobs({
       workflows: core.workflows,

@@ -102,6 +102,7 @@ export function emailReplyModule(): ModuleFactory {
       ai: core.peers.ai,
       logger: core.logger,
     });
+    core.handles.emailReply = runner;
     core.peers.email.inbox.onEmail((tx, email) => runner.onEmail(tx, email));
     core.peers.sms.inbox.onInbound(async (tx, sms) => void (await runner.onOwnerText(tx, sms)));
     return {

@@ -1,0 +1,18 @@
+import type { PageRegistrar } from '../dashboard-env.js';
+import { Layout } from '../layout.js';
+
+/** Placeholder until the page is built: mounted so that navigation and tests can find it. */
+export const registerConversationsPages: PageRegistrar = (app) => {
+  app.get('/conversations', (c) =>
+    c.html(
+      <Layout
+        title="Conversations"
+        active="conversations"
+        user={c.get('user')}
+        csrfToken={c.get('csrfToken')}
+      >
+        <p>Not built yet.</p>
+      </Layout>,
+    ),
+  );
+};

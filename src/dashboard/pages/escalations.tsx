@@ -1,0 +1,13 @@
+import type { PageRegistrar } from '../dashboard-env.js';
+import { Layout } from '../layout.js';
+
+/** Placeholder until the page is built: mounted so that navigation and tests can find it. */
+export const registerEscalationsPages: PageRegistrar = (app) => {
+  app.get('/escalations', (c) =>
+    c.html(
+      <Layout title="Escalations" active="escalations" user={c.get('user')} csrfToken={c.get('csrfToken')}>
+        <p>Not built yet.</p>
+      </Layout>,
+    ),
+  );
+};
