@@ -23,6 +23,7 @@ import {
   isCarrierKeyword,
   NOTHING_WAITING_TEXT,
   parseOwnerCommand,
+  type OwnerCommand,
 } from './commands.js';
 import { decide, draftRequestFor } from './decide.js';
 import { draftLinkSecret, signDraftLink } from './draft-links.js';
@@ -326,6 +327,34 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
     }
   }
 
+  /**
+   * A command given in the dashboard for one draft the owner can see there: it applies only to
+   * that draft version, and only while it waits for the owner, so a page left open on an older
+   * draft cannot send the newer one. Same machine, same effects, as the command by text.
+   * Undefined when there is no such email workflow; EmailWorkflowRejectedError when it does not
+   * apply (409).
+   */
+  async function commandFromDashboard(
+    tx: Tx,
+    input: { workflowId: string; draftVersion: number; command: OwnerCommand; actor: string },
+  ): Promise<Workflow | undefined> {
+    // A concurrent change fails the transition's version check; nothing is applied twice.
+    const workflow = await deps.workflows.get(tx, input.workflowId);
+    if (!workflow || workflow.kind !== EMAIL_REPLY_KIND) return undefined;
+    if (readState(workflow).draftVersion !== input.draftVersion) {
+      throw new EmailWorkflowRejectedError(
+        'stale_command',
+        'This draft has been replaced by a newer one; reload to see it',
+      );
+    }
+    return apply(
+      tx,
+      workflow,
+      { type: 'owner_command', command: input.command, inboundId: `dashboard:${randomUUID()}` },
+      input.actor,
+    );
+  }
+
   /** The AI call of a draft, between transactions; its answer is applied as an event. */
   const draftJob: JobHandler = {
     kind: DRAFT_JOB,
@@ -418,7 +447,15 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
     },
   };
 
-  return { apply, onEmail, onOwnerText, jobs: [draftJob, timeoutJob], observer, openWorkflows };
+  return {
+    apply,
+    onEmail,
+    onOwnerText,
+    commandFromDashboard,
+    jobs: [draftJob, timeoutJob],
+    observer,
+    openWorkflows,
+  };
 }
 
 export type EmailReplyRunner = ReturnType<typeof createEmailReplyRunner>;
