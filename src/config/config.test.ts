@@ -56,6 +56,25 @@ describe('loadConfig', () => {
         turnCoalesceMs: 3000,
         providerAnswersKeywords: undefined,
       },
+      dashboard: { sessionIdleMs: 120 * 60_000, sessionMaxMs: 12 * 3_600_000 },
+      mailboxes: [
+        {
+          name: 'default',
+          source: 'ingest',
+          address: undefined,
+          password: undefined,
+          imapHost: undefined,
+          imapPort: undefined,
+          imapSecure: undefined,
+          imapMailbox: 'INBOX',
+          smtpServer: undefined,
+          smtpPort: 465,
+          smtpSecure: undefined,
+          ownerPhone: '+12025550100',
+          ownerName: undefined,
+          sandboxOwner: true,
+        },
+      ],
       peers: {
         breaker: { threshold: 5, resetMs: 60_000 },
         ai: {

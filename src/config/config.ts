@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { choosePeers, PeerChoiceError } from '../peers/select.js';
 import { tryNormalizePhone } from '../peers/sms/phone.js';
+import { loadMailboxes, type MailboxConfig } from './mailboxes.js';
 
 /**
  * Configuration is read from the environment once, validated as a whole, and frozen.
@@ -128,6 +129,7 @@ const envSchema = z.object({
   SMTP_SECURE: boolean.optional(),
   SMTP_TIMEOUT_MS: integer(100, 300_000).default(30_000),
   EMAIL_TLS_REJECT_UNAUTHORIZED: boolean.default(true),
+  EMAIL_MAILBOXES_FILE: optionalText,
 
   COLLECTIONS_MONITOR_URL: url,
   LEDGER_TIMEOUT_MS: integer(100, 120_000).default(5_000),
@@ -168,6 +170,10 @@ const envSchema = z.object({
   SEND_WINDOW_END_HOUR: integer(1, 24).default(21),
   TURN_COALESCE_MS: integer(0, 600_000).default(3_000),
   PROVIDER_ANSWERS_KEYWORDS: boolean.optional(),
+
+  // Dashboard sign-in (docs/dashboard.md).
+  DASHBOARD_SESSION_IDLE_MINUTES: integer(1, 7 * 24 * 60).default(120),
+  DASHBOARD_SESSION_HOURS: integer(1, 24 * 90).default(12),
 });
 
 export type Config = Readonly<{
@@ -201,6 +207,8 @@ export type Config = Readonly<{
     allow: readonly string[];
     deny: readonly string[];
   }>;
+  /** The mailboxes the email auto-reply answers: the env's one (`default`) or EMAIL_MAILBOXES_FILE's. */
+  mailboxes: readonly MailboxConfig[];
   collections: Readonly<{
     autoApprovalConfidence: number;
     manualApprovalMinConfidence: number;
@@ -215,6 +223,7 @@ export type Config = Readonly<{
     /** Whether the SMS provider answers STOP/START/HELP itself; undefined: Twilio does, the others do not. */
     providerAnswersKeywords: boolean | undefined;
   }>;
+  dashboard: Readonly<{ sessionIdleMs: number; sessionMaxMs: number }>;
 }>;
 
 /** Peer settings as read from the environment; adapter choice happens in peers/select.ts. */
@@ -318,7 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, version = '0.0.
   ordered('SEND_WINDOW_START_HOUR', 'SEND_WINDOW_END_HOUR', true);
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
-  const config: Config = {
+  const config: Omit<Config, 'mailboxes'> = {
     port: e.PORT,
     host: e.HOST,
     publicBaseUrl: e.PUBLIC_BASE_URL,
@@ -359,6 +368,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, version = '0.0.
       sendWindow: { startHour: e.SEND_WINDOW_START_HOUR, endHour: e.SEND_WINDOW_END_HOUR },
       turnCoalesceMs: e.TURN_COALESCE_MS,
       providerAnswersKeywords: e.PROVIDER_ANSWERS_KEYWORDS,
+    }),
+    dashboard: Object.freeze({
+      sessionIdleMs: e.DASHBOARD_SESSION_IDLE_MINUTES * 60_000,
+      sessionMaxMs: e.DASHBOARD_SESSION_HOURS * 3_600_000,
     }),
     peers: deepFreeze({
       breaker: { threshold: e.CIRCUIT_BREAKER_THRESHOLD, resetMs: e.CIRCUIT_BREAKER_RESET_SECONDS * 1000 },
@@ -416,14 +429,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, version = '0.0.
       },
     }),
   };
+  let choice;
   try {
     // Adapter choice is validated here so that a missing credential is named with every other problem.
-    choosePeers(config.peers, config.publicBaseUrl);
+    choice = choosePeers(config.peers, config.publicBaseUrl);
   } catch (error) {
     if (error instanceof PeerChoiceError) throw new ConfigError(error.problems);
     throw error;
   }
-  return Object.freeze(config);
+  const email = config.peers.email;
+  const mailboxes = loadMailboxes({
+    file: e.EMAIL_MAILBOXES_FILE,
+    defaults: {
+      source: choice.emailSource,
+      address: email.address,
+      password: email.password,
+      imapHost: email.imapHost,
+      imapPort: email.imapPort,
+      imapSecure: email.imapSecure,
+      imapMailbox: email.imapMailbox,
+      smtpServer: email.smtpServer,
+      smtpPort: email.smtpPort,
+      smtpSecure: email.smtpSecure,
+      ownerPhone: config.emailReply.ownerPhone,
+      ownerName: config.emailReply.ownerName,
+    },
+    region: e.DEFAULT_PHONE_REGION,
+    sandbox: choice.sms === 'outbox',
+  });
+  if (mailboxes.problems.length > 0) throw new ConfigError(mailboxes.problems);
+  return Object.freeze({ ...config, mailboxes: deepFreeze(mailboxes.mailboxes) });
 }
 
 function list(value: string | undefined): string[] {

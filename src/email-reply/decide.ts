@@ -418,7 +418,7 @@ function confirmation(kind: ConfirmationKind, state: EmailWorkflowState): string
 }
 
 function key(state: EmailWorkflowState, purpose: string): string {
-  return idempotencyKey(state.email.messageId, purpose);
+  return idempotencyKey(state.mailbox, state.email.messageId, purpose);
 }
 
 // ── helpers ────────────────────────────────────────────────────────────────────────────────────

@@ -8,6 +8,7 @@ import { requireRole } from '../http/auth.js';
 import { HttpProblem } from '../http/problem.js';
 import { bearerSecurity, problemResponses } from '../http/router.js';
 import type { ModuleFactory, ServiceModule } from '../main.js';
+import { mailboxChannel } from '../peers/email/smtp-sender.js';
 import { tryNormalizePhone } from '../peers/sms/phone.js';
 import {
   createEmailReplyRunner,
@@ -30,6 +31,7 @@ const tags = ['email-reply'];
 const WorkflowSummary = z
   .object({
     workflow_id: z.string(),
+    mailbox: z.string(),
     message_id: z.string(),
     status: z.string(),
     sender: z.string(),
@@ -74,19 +76,37 @@ const MessageIdParam = z.object({
   message_id: z.string().min(1).openapi({ description: 'The email Message-ID, with or without <>' }),
 });
 
+const MailboxQuery = z.object({
+  mailbox: z
+    .string()
+    .max(40)
+    .optional()
+    .openapi({ description: 'The mailbox, when the same Message-ID arrived in several' }),
+});
+
 export function emailReplyModule(): ModuleFactory {
   return (core): ServiceModule => {
     const settings = core.config.emailReply;
-    const ownerPhone = settings.ownerPhone;
-    if (!ownerPhone) {
-      core.logger.info('email auto-reply is off: YOUR_PHONE_NUMBER is not set (mail is still stored)');
+    const mailboxes = core.config.mailboxes.flatMap((m) =>
+      m.ownerPhone
+        ? [
+            {
+              name: m.name,
+              ownerPhone: m.ownerPhone,
+              ownerName: m.ownerName,
+              ownAddress: m.address,
+              channel: mailboxChannel(m.name),
+            },
+          ]
+        : [],
+    );
+    if (mailboxes.length === 0) {
+      core.logger.info('email auto-reply is off: no mailbox has an owner phone (mail is still stored)');
       return { name: 'email-reply', register: () => undefined };
     }
     const runner = createEmailReplyRunner({
       settings: {
-        ownerPhone,
-        ownerName: settings.ownerName,
-        ownAddress: core.peers.email.ownAddress,
+        mailboxes,
         userResponseTimeoutMs: settings.userResponseTimeoutMs,
         maxEditIterations: settings.maxEditIterations,
         maxRetryAttempts: core.config.jobs.maxRetryAttempts,
@@ -235,14 +255,14 @@ function registerRoutes(
       summary: 'One email workflow with its draft, instructions and audit trail',
       security: bearerSecurity,
       middleware: [requireRole('viewer', 'manager', 'service')] as const,
-      request: { params: MessageIdParam },
+      request: { params: MessageIdParam, query: MailboxQuery },
       responses: {
         200: { description: 'The workflow', content: { 'application/json': { schema: WorkflowDetail } } },
-        ...problemResponses(401, 403, 404),
+        ...problemResponses(401, 403, 404, 409),
       },
     }),
     async (c) => {
-      const workflow = await findByMessageId(c.req.valid('param').message_id);
+      const workflow = await findByMessageId(c.req.valid('param').message_id, c.req.valid('query').mailbox);
       const trail = await core.workflows.auditTrail(db, workflow.id);
       const state = readState(workflow);
       return c.json(
@@ -273,7 +293,7 @@ function registerRoutes(
         summary: summaryText,
         security: bearerSecurity,
         middleware: [requireRole('manager')] as const,
-        request: { params: MessageIdParam },
+        request: { params: MessageIdParam, query: MailboxQuery },
         responses: {
           200: {
             description: 'The workflow after the change',
@@ -283,7 +303,7 @@ function registerRoutes(
         },
       }),
       async (c) => {
-        const workflow = await findByMessageId(c.req.valid('param').message_id);
+        const workflow = await findByMessageId(c.req.valid('param').message_id, c.req.valid('query').mailbox);
         try {
           const updated = await inTransaction(db, (tx) => runner.apply(tx, workflow, event, 'manager'));
           core.wakeWorker();
@@ -360,15 +380,29 @@ function registerRoutes(
     );
   });
 
-  async function findByMessageId(raw: string) {
+  /** The workflow of a Message-ID; with the same email in several mailboxes, `mailbox` must say which. */
+  async function findByMessageId(raw: string, mailbox: string | undefined) {
     const bare = raw.trim().replace(/^<|>$/g, '');
-    const [workflow] = await db
+    const found = await db
       .select()
       .from(workflows)
       .where(and(eq(workflows.kind, EMAIL_REPLY_KIND), eq(workflows.subjectKey, `<${bare}>`)))
-      .orderBy(desc(workflows.createdAt))
-      .limit(1);
-    if (!workflow) throw new HttpProblem(404, `No email workflow for message ${raw}.`);
+      .orderBy(desc(workflows.createdAt));
+    const matching = found.filter((w) => mailbox === undefined || readState(w).mailbox === mailbox);
+    const [workflow] = matching;
+    if (!workflow) {
+      throw new HttpProblem(
+        404,
+        `No email workflow for message ${raw}${mailbox === undefined ? '' : ` in mailbox ${mailbox}`}.`,
+      );
+    }
+    const inMailboxes = new Set(matching.map((w) => readState(w).mailbox));
+    if (inMailboxes.size > 1) {
+      throw new HttpProblem(
+        409,
+        `Message ${raw} arrived in several mailboxes (${[...inMailboxes].join(', ')}); say which with ?mailbox=.`,
+      );
+    }
     return workflow;
   }
 }
@@ -377,6 +411,7 @@ function summary(workflow: typeof workflows.$inferSelect) {
   const state = readState(workflow);
   return {
     workflow_id: workflow.id,
+    mailbox: state.mailbox,
     message_id: state.email.messageId,
     status: state.status,
     sender: state.email.from,

@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, gte, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Executor, Tx } from '../core/db/database.js';
 import { inboundEvents, workflows } from '../core/db/schema.js';
 import { retryDelayMs } from '../core/jobs/backoff.js';
 import type { JobHandler } from '../core/jobs/job-worker.js';
 import { enqueueOutbound, type OutboxObserver } from '../core/outbox/outbox.js';
-import { retryClassOf, RetryAfterError } from '../core/retry-errors.js';
+import { NonRetriableError, retryClassOf, RetryAfterError } from '../core/retry-errors.js';
 import type { Clock } from '../core/runtime.js';
 import type { FollowUp, Workflow, WorkflowStore } from '../core/workflow/workflow-store.js';
 import type { AiPort } from '../peers/ai/ai-port.js';
-import { emailFromPayload, EMAIL_INBOUND_SOURCE } from '../peers/email/email-intake.js';
-import type { IncomingEmail } from '../peers/email/email-port.js';
+import { emailFromPayload } from '../peers/email/email-intake.js';
+import { DEFAULT_MAILBOX, mailboxInboundSource, type IncomingEmail } from '../peers/email/email-port.js';
 import { threadedReply } from '../peers/email/parse-email.js';
-import { EMAIL_CHANNEL, messageIdFor, outgoingEmailPayload } from '../peers/email/smtp-sender.js';
+import { messageIdFor, outgoingEmailPayload } from '../peers/email/smtp-sender.js';
 import { enqueueSms } from '../peers/sms/sms-channel.js';
 import type { InboundSms } from '../peers/sms/sms-port.js';
 import {
@@ -51,10 +51,23 @@ export const EMAIL_REPLY_KIND = 'email_reply';
 export const DRAFT_JOB = 'email_reply.draft';
 export const TIMEOUT_JOB = 'email_reply.timeout';
 
-export type EmailReplySettings = {
+/** A mailbox the runner answers: whose phone approves its drafts, and where its replies leave. */
+export type AnsweredMailbox = {
+  name: string;
   ownerPhone: string;
   ownerName: string | undefined;
+  /** Its address: the From of replies, the domain of their Message-IDs, and "mail from the owner". */
   ownAddress: string | undefined;
+  /** Its outbox channel (mailboxChannel). */
+  channel: string;
+};
+
+export type EmailReplySettings = {
+  /**
+   * Every mailbox with an owner phone. Drafts are presented one at a time per owner phone, across
+   * all of that owner's mailboxes, so a bare `1` can only mean one draft.
+   */
+  mailboxes: readonly AnsweredMailbox[];
   userResponseTimeoutMs: number;
   maxEditIterations: number;
   maxRetryAttempts: number;
@@ -91,26 +104,37 @@ export function readState(workflow: Workflow): EmailWorkflowState {
 
 export function createEmailReplyRunner(deps: EmailReplyDeps) {
   const { settings, clock } = deps;
-  const context = (): DecideContext => ({
+  const byName = new Map(settings.mailboxes.map((m) => [m.name, m]));
+  /** The mailbox a workflow belongs to; one dropped from the configuration since cannot act. */
+  const mailboxOf = (state: EmailWorkflowState): AnsweredMailbox => {
+    const mailbox = byName.get(state.mailbox);
+    if (!mailbox) throw new NonRetriableError(`The mailbox "${state.mailbox}" is no longer configured`);
+    return mailbox;
+  };
+  /** The mailboxes whose drafts this phone answers. */
+  const mailboxesOf = (phone: string) =>
+    settings.mailboxes.filter((m) => m.ownerPhone === phone).map((m) => m.name);
+  const context = (mailbox: AnsweredMailbox): DecideContext => ({
     now: clock.now(),
     maxEditIterations: settings.maxEditIterations,
     userResponseTimeoutMs: settings.userResponseTimeoutMs,
     maxRetryAttempts: settings.maxRetryAttempts,
     smsMaxSegments: settings.smsMaxSegments,
-    ownerName: settings.ownerName,
+    ownerName: mailbox.ownerName,
   });
 
   /** Applies one event; throws EmailWorkflowRejectedError when the machine refuses it. */
   async function apply(tx: Tx, workflow: Workflow, event: EmailEvent, actor: string): Promise<Workflow> {
     const state = readState(workflow);
-    const decision = decide(state, event, context());
+    const mailbox = mailboxOf(state);
+    const decision = decide(state, event, context(mailbox));
     if (isRejected(decision)) throw new EmailWorkflowRejectedError(decision.code, decision.rejected);
     const now = clock.now();
     const jobs: FollowUp[] = [];
     let presentationChanged = false;
     for (const effect of decision.effects) {
       if (effect.type === 'check_presentation') presentationChanged = true;
-      else jobs.push(...(await perform(tx, workflow, decision.state, effect, now)));
+      else jobs.push(...(await perform(tx, workflow, mailbox, decision.state, effect, now)));
     }
     const updated = await deps.workflows.transition(tx, {
       workflowId: workflow.id,
@@ -121,7 +145,7 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
       jobs,
       now,
     });
-    if (presentationChanged) await presentNext(tx);
+    if (presentationChanged) await presentNext(tx, mailbox.ownerPhone);
     return updated;
   }
 
@@ -129,6 +153,7 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
   async function perform(
     tx: Tx,
     workflow: Workflow,
+    mailbox: AnsweredMailbox,
     state: EmailWorkflowState,
     effect: Exclude<Effect, { type: 'check_presentation' }>,
     now: Date,
@@ -158,7 +183,7 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
       case 'send_owner_sms':
       case 'notify_owner':
         await enqueueSms(tx, {
-          to: settings.ownerPhone,
+          to: mailbox.ownerPhone,
           body: effect.text,
           idempotencyKey: effect.idempotencyKey,
           workflowId: workflow.id,
@@ -168,13 +193,13 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
         });
         return [];
       case 'send_reply': {
-        const original = await loadEmail(tx, state.email.messageId);
+        const original = await loadEmail(tx, state);
         const reply = threadedReply(original, {
           text: effect.text,
-          messageId: messageIdFor(effect.idempotencyKey, settings.ownAddress ?? 'countersign.invalid'),
+          messageId: messageIdFor(effect.idempotencyKey, mailbox.ownAddress ?? 'countersign.invalid'),
         });
         await enqueueOutbound(tx, {
-          channel: EMAIL_CHANNEL,
+          channel: mailbox.channel,
           recipient: reply.to.address,
           payload: outgoingEmailPayload(reply),
           idempotencyKey: effect.idempotencyKey,
@@ -196,12 +221,13 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
   }
 
   /**
-   * One draft at a time: under a lock on the owner, present the next ready draft when the slot is
-   * free. Two transactions settling drafts at once cannot both present one.
+   * One draft at a time per owner phone, across that owner's mailboxes: under a lock on the owner,
+   * present the next ready draft when the slot is free. Two transactions settling drafts at once
+   * cannot both present one.
    */
-  async function presentNext(tx: Tx): Promise<void> {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`email_reply:${settings.ownerPhone}`}))`);
-    const waiting = await openWorkflows(tx);
+  async function presentNext(tx: Tx, ownerPhone: string): Promise<void> {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`email_reply:${ownerPhone}`}))`);
+    const waiting = await openWorkflows(tx, ownerPhone);
     const next = nextToPresent(waiting.map(ownerView));
     const workflow = next ? waiting.find((w) => w.id === next) : undefined;
     if (!workflow) return;
@@ -223,7 +249,8 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
     return new URL(`/drafts/${token}`, settings.publicBaseUrl).toString();
   }
 
-  async function openWorkflows(executor: Executor): Promise<Workflow[]> {
+  /** The drafts in the owner's hands or on their way to them: one owner's, or everyone's. */
+  async function openWorkflows(executor: Executor, ownerPhone?: string): Promise<Workflow[]> {
     return executor
       .select()
       .from(workflows)
@@ -231,6 +258,7 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
         and(
           eq(workflows.kind, EMAIL_REPLY_KIND),
           inArray(workflows.state, ['ai_generated', 'sms_sending', 'awaiting_user', 'user_edit_requested']),
+          ownerPhone === undefined ? undefined : inMailboxes(mailboxesOf(ownerPhone)),
         ),
       )
       .orderBy(asc(workflows.createdAt));
@@ -238,6 +266,12 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
 
   /** A new email: a workflow, its skip decision, and (unless skipped) its first draft. */
   async function onEmail(tx: Tx, email: IncomingEmail): Promise<void> {
+    const mailbox = byName.get(email.mailbox ?? DEFAULT_MAILBOX);
+    if (!mailbox) {
+      // A mailbox with no owner phone: the email is stored (the inbound claim), nobody is asked.
+      deps.logger.info({ mailbox: email.mailbox ?? DEFAULT_MAILBOX }, 'email stored; its mailbox has no owner phone');
+      return;
+    }
     const now = clock.now();
     const created = await deps.workflows.create(tx, {
       id: randomUUID(),
@@ -249,16 +283,16 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
       now,
     });
     const reason = skipReason(email, {
-      ...(settings.ownAddress ? { ownerAddress: settings.ownAddress } : {}),
+      ...(mailbox.ownAddress ? { ownerAddress: mailbox.ownAddress } : {}),
       allow: [...settings.allow],
       deny: [...settings.deny],
-      repliedInThreadWithin24h: await repliedInThread(tx, email, now),
+      repliedInThreadWithin24h: await repliedInThread(tx, mailbox.name, email, now),
     });
     await apply(tx, created, reason ? { type: 'skipped', reason } : { type: 'draft_requested' }, 'system');
   }
 
   /** At most one reply per thread a day: the thread's earlier emails we answered in the last 24 h. */
-  async function repliedInThread(tx: Tx, email: IncomingEmail, now: Date): Promise<boolean> {
+  async function repliedInThread(tx: Tx, mailbox: string, email: IncomingEmail, now: Date): Promise<boolean> {
     const thread = [...email.references, ...(email.inReplyTo ? [email.inReplyTo] : [])];
     if (thread.length === 0) return false;
     const [row] = await tx
@@ -269,6 +303,7 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
           eq(workflows.kind, EMAIL_REPLY_KIND),
           eq(workflows.state, 'reply_sent'),
           inArray(workflows.subjectKey, thread),
+          inMailboxes([mailbox]),
           gte(workflows.updatedAt, new Date(now.getTime() - 86_400_000)),
         ),
       )
@@ -278,7 +313,8 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
 
   /** A text from the owner: a command for the draft last shown, or a short help. */
   async function onOwnerText(tx: Tx, sms: InboundSms): Promise<{ outcome: string }> {
-    if (sms.from !== settings.ownerPhone) {
+    const owner = sms.from;
+    if (mailboxesOf(owner).length === 0) {
       // The stored text (sms_messages) is the record; no number in the log line.
       deps.logger.info(
         { provider: sms.provider, providerMessageId: sms.providerMessageId },
@@ -291,7 +327,7 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
     const command = parseOwnerCommand(sms.body);
     const reply = (text: string, purpose: string) =>
       enqueueSms(tx, {
-        to: settings.ownerPhone,
+        to: owner,
         body: text,
         idempotencyKey: `email-reply:answer:${sms.provider}:${sms.providerMessageId}:${purpose}`,
         now: clock.now(),
@@ -305,7 +341,7 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
       await reply(ASK_FOR_INSTRUCTIONS_TEXT, 'ask');
       return { outcome: 'asked_for_instructions' };
     }
-    const open = await openWorkflows(tx);
+    const open = await openWorkflows(tx, owner);
     const targetId = commandTarget(open.map(ownerView));
     const target = targetId ? open.find((w) => w.id === targetId) : undefined;
     if (!target) {
@@ -365,7 +401,7 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
       const state = readState(workflow);
       let event: EmailEvent;
       try {
-        const result = await deps.ai.draft(draftRequestFor(state, context()), ctx.signal);
+        const result = await deps.ai.draft(draftRequestFor(state, context(mailboxOf(state))), ctx.signal);
         event = { type: 'draft_ready', draftVersion, draft: result.text };
       } catch (error) {
         if (ctx.signal.aborted) throw error;
@@ -487,11 +523,22 @@ function outcomeOf(key: string): { kind: 'sms' | 'reply'; version: number } | un
   return match ? { kind: match[1] as 'sms' | 'reply', version: Number(match[2]) } : undefined;
 }
 
-async function loadEmail(executor: Executor, messageId: string): Promise<IncomingEmail> {
+/** A workflow's data, read as the mailbox it belongs to (rows from before several mailboxes: the default). */
+function inMailboxes(names: readonly string[]): SQL {
+  return inArray(sql`coalesce(${workflows.data}->>'mailbox', ${DEFAULT_MAILBOX})`, [...names]);
+}
+
+async function loadEmail(executor: Executor, state: EmailWorkflowState): Promise<IncomingEmail> {
+  const { messageId } = state.email;
   const [row] = await executor
     .select()
     .from(inboundEvents)
-    .where(and(eq(inboundEvents.source, EMAIL_INBOUND_SOURCE), eq(inboundEvents.naturalKey, messageId)));
+    .where(
+      and(
+        eq(inboundEvents.source, mailboxInboundSource(state.mailbox)),
+        eq(inboundEvents.naturalKey, messageId),
+      ),
+    );
   if (!row) throw new Error(`the email ${messageId} is not stored`);
   return emailFromPayload(row.payload);
 }

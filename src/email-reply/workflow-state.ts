@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { EmailDraftRequest } from '../peers/ai/ai-port.js';
-import type { IncomingEmail } from '../peers/email/email-port.js';
+import { DEFAULT_MAILBOX, type IncomingEmail } from '../peers/email/email-port.js';
 import type { OwnerCommand } from './commands.js';
 
 /**
@@ -54,6 +54,8 @@ const isoDate = z.iso.datetime({ offset: true });
 
 export const EmailWorkflowStateSchema = z.object({
   status: EmailWorkflowStatus,
+  /** The configured mailbox the email arrived in; rows from before several mailboxes are the default's. */
+  mailbox: z.string().min(1).default(DEFAULT_MAILBOX),
   /** What the AI needs, copied from the email when the workflow starts; never changes. */
   email: z.object({
     /** The natural key, with angle brackets; every idempotency key derives from it. */
@@ -96,6 +98,7 @@ export type EmailWorkflowState = z.infer<typeof EmailWorkflowStateSchema>;
 export function initialEmailWorkflow(email: IncomingEmail): EmailWorkflowState {
   return {
     status: 'pending',
+    mailbox: email.mailbox ?? DEFAULT_MAILBOX,
     email: {
       messageId: email.messageId,
       from: email.from.address,
@@ -260,6 +263,8 @@ export function isRejected(decision: Decision): decision is Rejected {
  * Idempotency keys: one per email, purpose and draft version (or per inbound text for answers to
  * it, or per failure for failure notices), so the same decision made twice sends once.
  */
-export function idempotencyKey(messageId: string, purpose: string): string {
-  return `email-reply:${messageId}:${purpose}`;
+export function idempotencyKey(mailbox: string, messageId: string, purpose: string): string {
+  // The default mailbox keeps the single-mailbox keys; a Message-ID copied to two mailboxes is two sends.
+  const scope = mailbox === DEFAULT_MAILBOX ? messageId : `${mailbox}:${messageId}`;
+  return `email-reply:${scope}:${purpose}`;
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import type { MailboxConfig } from '../config/mailboxes.js';
 import type { Db } from '../core/db/database.js';
 import type { DependencyCheck } from '../core/health/dependency-registry.js';
 import { inboundRedeliveryHandler } from '../core/inbound/inbound-delivery.js';
@@ -13,10 +14,10 @@ import { withAiFallback } from './ai/fallback-ai.js';
 import { createLlmAi } from './ai/llm-ai.js';
 import { classifyIntent, createRulesAi, extractPaymentPlan, latestTenantText } from './ai/rules/index.js';
 import { createEmailInbox, type EmailInbox } from './email/email-intake.js';
-import type { EmailSender, EmailSource } from './email/email-port.js';
+import { DEFAULT_MAILBOX, type EmailSender, type EmailSource } from './email/email-port.js';
 import { createEmailRoutes } from './email/email-routes.js';
 import { createImapSource } from './email/imap-source.js';
-import { createSmtpSender, emailOutboundChannel } from './email/smtp-sender.js';
+import { createSmtpSender, emailOutboundChannel, mailboxChannel } from './email/smtp-sender.js';
 import { createBuiltinLedger } from './ledger/builtin-ledger.js';
 import { createCollectionsMonitorLedger } from './ledger/collections-monitor.js';
 import type { LedgerPort } from './ledger/ledger-port.js';
@@ -54,9 +55,25 @@ export type Peers = {
   choice: PeerChoice;
   ai: AiPort;
   sms: { sender: SmsSender; inbox: SmsInbox; maxSegments: number; defaultRegion: string };
-  email: { inbox: EmailInbox; sender: EmailSender; ownAddress: string | undefined };
+  email: {
+    inbox: EmailInbox;
+    /** The default (first) mailbox's sender and address: notices by email leave from it. */
+    sender: EmailSender;
+    ownAddress: string | undefined;
+    /** Every configured mailbox by name (config.mailboxes). */
+    mailboxes: ReadonlyMap<string, MailboxPeers>;
+  };
   ledger: LedgerPort;
   notifier: Notifier;
+};
+
+/** One mailbox's own peers: its SMTP sender (as the outbox channel `channel`) and its IMAP reader. */
+export type MailboxPeers = {
+  name: string;
+  sender: EmailSender;
+  channel: string;
+  ownAddress: string | undefined;
+  source: EmailSource | undefined;
 };
 
 export type PeerRuntime = {
@@ -128,49 +145,9 @@ export function createPeerRuntime(deps: PeerDeps): PeerRuntime {
   );
 
   const emailInbox = createEmailInbox({ db, clock, logger });
-  const smtp = smtpEndpoint(settings.email);
-  const smtpGuard = smtp
-    ? guardFor('smtp', { timeoutMs: settings.email.smtpTimeoutMs, maxConcurrency: 4 })
-    : undefined;
-  const emailSender: EmailSender =
-    smtp && smtpGuard
-      ? createSmtpSender({
-          ...smtp,
-          user: settings.email.address,
-          password: settings.email.password,
-          from: settings.email.address ?? '',
-          timeoutMs: settings.email.smtpTimeoutMs,
-          tlsRejectUnauthorized: settings.email.tlsRejectUnauthorized,
-          guard: smtpGuard,
-        })
-      : devEmailOutbox;
-  dependencies.push(
-    guardedDependency({
-      name: smtp ? 'smtp' : 'email_outbox',
-      role: 'outbound',
-      adapter: emailSender.name,
-      ...(smtpGuard ? { guard: smtpGuard } : {}),
-    }),
-  );
-  let source: EmailSource | undefined;
-  if (choice.emailSource === 'imap') {
-    source = createImapSource({
-      ...imapEndpoint(settings.email),
-      user: settings.email.address ?? '',
-      password: settings.email.password ?? '',
-      mailbox: settings.email.imapMailbox,
-      pollIntervalMs: settings.email.pollIntervalSeconds * 1000,
-      tlsRejectUnauthorized: settings.email.tlsRejectUnauthorized,
-      db,
-      checkpointName: `imap:${settings.email.address ?? ''}:${settings.email.imapMailbox}`,
-      logger,
-      clock,
-    });
-    const imap = source;
-    dependencies.push(
-      guardedDependency({ name: 'imap', role: 'inbound', adapter: 'imap', healthy: () => imap.healthy() }),
-    );
-  }
+  const mailboxes = config.mailboxes.map((mailbox) => buildMailbox(mailbox, deps, guardFor, dependencies));
+  const defaultMailbox = mailboxes[0]!;
+  const emailSender = defaultMailbox.sender;
 
   const ledger = buildLedger(choice, deps, guardFor, dependencies);
 
@@ -186,7 +163,12 @@ export function createPeerRuntime(deps: PeerDeps): PeerRuntime {
       maxSegments: settings.sms.maxSegments,
       defaultRegion: settings.sms.defaultRegion,
     },
-    email: { inbox: emailInbox, sender: emailSender, ownAddress: settings.email.address },
+    email: {
+      inbox: emailInbox,
+      sender: emailSender,
+      ownAddress: defaultMailbox.ownAddress,
+      mailboxes: new Map(mailboxes.map((m) => [m.name, m])),
+    },
     ledger,
     notifier,
   };
@@ -206,7 +188,7 @@ export function createPeerRuntime(deps: PeerDeps): PeerRuntime {
         ownNumber: fromNumber,
         sandbox: choice.sms === 'outbox',
       }),
-      createEmailRoutes({ inbox: emailInbox, clock }),
+      createEmailRoutes({ inbox: emailInbox, clock, mailboxes: mailboxes.map((m) => m.name) }),
       ledgerRoutesModule({ db, clock, ledger, defaultRegion: settings.sms.defaultRegion }),
       noticeRoutesModule({ db, clock }),
     ],
@@ -218,7 +200,7 @@ export function createPeerRuntime(deps: PeerDeps): PeerRuntime {
         defaultRegion: settings.sms.defaultRegion,
         fromNumber,
       }),
-      emailOutboundChannel(emailSender),
+      ...mailboxes.map((m) => emailOutboundChannel(m.sender, m.channel)),
       ...notifyChannels.map(notifyOutboundChannel),
     ],
     jobs: [
@@ -230,10 +212,13 @@ export function createPeerRuntime(deps: PeerDeps): PeerRuntime {
     dependencies,
     async start() {
       // One reader per mailbox is enough; a second would only repeat work the claims then drop.
-      if (source && runsJobs) await source.start(emailInbox.sink);
+      if (!runsJobs) return;
+      for (const m of mailboxes) {
+        await m.source?.start((email) => emailInbox.sink({ ...email, mailbox: m.name }));
+      }
     },
     async stop() {
-      if (source && runsJobs) await source.stop();
+      if (runsJobs) for (const m of mailboxes) await m.source?.stop();
     },
   };
 }
@@ -332,6 +317,76 @@ function buildLedger(
     onInvalidRecord: (problem) =>
       deps.logger.warn({ peer: 'collections_monitor', ...problem }, 'unusable tenant record skipped'),
   });
+}
+
+/**
+ * A mailbox's sender and reader. The default mailbox keeps the single-mailbox names (channel
+ * `email`, checks `smtp`/`imap`); another is suffixed with its name.
+ */
+function buildMailbox(
+  mailbox: MailboxConfig,
+  deps: PeerDeps,
+  guardFor: GuardFactory,
+  dependencies: DependencyCheck[],
+): MailboxPeers {
+  const { db, clock, logger } = deps;
+  const email = deps.config.peers.email;
+  const named = (base: string) => (mailbox.name === DEFAULT_MAILBOX ? base : `${base}:${mailbox.name}`);
+  const smtp = smtpEndpoint(mailbox);
+  const smtpGuard = smtp
+    ? guardFor(named('smtp'), { timeoutMs: email.smtpTimeoutMs, maxConcurrency: 4 })
+    : undefined;
+  const sender: EmailSender =
+    smtp && smtpGuard
+      ? createSmtpSender({
+          ...smtp,
+          user: mailbox.address,
+          password: mailbox.password,
+          from: mailbox.address ?? '',
+          timeoutMs: email.smtpTimeoutMs,
+          tlsRejectUnauthorized: email.tlsRejectUnauthorized,
+          guard: smtpGuard,
+        })
+      : devEmailOutbox;
+  dependencies.push(
+    guardedDependency({
+      name: named(smtp ? 'smtp' : 'email_outbox'),
+      role: 'outbound',
+      adapter: sender.name,
+      ...(smtpGuard ? { guard: smtpGuard } : {}),
+    }),
+  );
+  let source: EmailSource | undefined;
+  if (mailbox.source === 'imap') {
+    const imap = createImapSource({
+      ...imapEndpoint(mailbox),
+      user: mailbox.address ?? '',
+      password: mailbox.password ?? '',
+      mailbox: mailbox.imapMailbox,
+      pollIntervalMs: email.pollIntervalSeconds * 1000,
+      tlsRejectUnauthorized: email.tlsRejectUnauthorized,
+      db,
+      checkpointName: named(`imap:${mailbox.address ?? ''}:${mailbox.imapMailbox}`),
+      logger,
+      clock,
+    });
+    dependencies.push(
+      guardedDependency({
+        name: named('imap'),
+        role: 'inbound',
+        adapter: 'imap',
+        healthy: () => imap.healthy(),
+      }),
+    );
+    source = imap;
+  }
+  return {
+    name: mailbox.name,
+    sender,
+    channel: mailboxChannel(mailbox.name),
+    ownAddress: mailbox.address,
+    source,
+  };
 }
 
 function buildNotifyChannels(

@@ -180,7 +180,9 @@ function chooseNotify(
 }
 
 /** Gmail defaults from the seed: imap.gmail.com:993 TLS unless IMAP_HOST/IMAP_PORT say otherwise. */
-export function imapEndpoint(email: PeerConfig['email']): { host: string; port: number; secure: boolean } {
+export function imapEndpoint(
+  email: Pick<PeerConfig['email'], 'imapHost' | 'imapPort' | 'imapSecure'>,
+): { host: string; port: number; secure: boolean } {
   const host = email.imapHost ?? 'imap.gmail.com';
   const port = email.imapPort ?? 993;
   return { host, port, secure: email.imapSecure ?? port === 993 };
@@ -188,7 +190,7 @@ export function imapEndpoint(email: PeerConfig['email']): { host: string; port: 
 
 /** SMTP: implicit TLS on 465, STARTTLS when offered elsewhere; SMTP_SECURE overrides. */
 export function smtpEndpoint(
-  email: PeerConfig['email'],
+  email: Pick<PeerConfig['email'], 'smtpServer' | 'smtpPort' | 'smtpSecure'>,
 ): { host: string; port: number; secure: boolean } | undefined {
   if (!email.smtpServer) return undefined;
   return { host: email.smtpServer, port: email.smtpPort, secure: email.smtpSecure ?? email.smtpPort === 465 };

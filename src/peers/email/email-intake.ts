@@ -6,7 +6,7 @@ import { runListeners, type RedeliveryPayload } from '../../core/inbound/inbound
 import { claimInboundEvent } from '../../core/inbound/inbound-events.js';
 import type { Clock } from '../../core/runtime.js';
 import { inTransaction } from '../../core/db/transaction.js';
-import type { EmailAddress, EmailSink, IncomingEmail } from './email-port.js';
+import { mailboxInboundSource, type EmailAddress, type EmailSink, type IncomingEmail } from './email-port.js';
 
 /**
  * Where every incoming email lands, from IMAP or from POST /emails: claimed once by its Message-ID
@@ -19,7 +19,8 @@ import type { EmailAddress, EmailSink, IncomingEmail } from './email-port.js';
  * the message again, the ingest API answers 500 and the sender retries.
  */
 
-export const EMAIL_INBOUND_SOURCE = 'email';
+/** The default mailbox's claim source; other mailboxes claim under `email:<name>` (mailboxInboundSource). */
+export const EMAIL_INBOUND_SOURCE = mailboxInboundSource(undefined);
 
 export type EmailListener = (tx: Tx, email: IncomingEmail, inboundEventId: number) => Promise<void>;
 
@@ -34,7 +35,7 @@ export async function storeIncomingEmail(
 ): Promise<StoreEmailResult> {
   return inTransaction(db, async (tx) => {
     const claim = await claimInboundEvent(tx, {
-      source: EMAIL_INBOUND_SOURCE,
+      source: mailboxInboundSource(email.mailbox),
       naturalKey: email.messageId,
       payload: emailToPayload(email),
       now,
@@ -109,6 +110,7 @@ export function emailToPayload(email: IncomingEmail): EmailPayload {
     references: [...email.references],
     receivedAt: email.receivedAt.toISOString(),
     source: email.source,
+    ...(email.mailbox !== undefined ? { mailbox: email.mailbox } : {}),
   };
 }
 
@@ -125,6 +127,7 @@ export function emailFromPayload(payload: Record<string, unknown>): IncomingEmai
     references: p.references,
     receivedAt: new Date(p.receivedAt),
     source: p.source,
+    ...(p.mailbox !== undefined ? { mailbox: p.mailbox } : {}),
   };
 }
 

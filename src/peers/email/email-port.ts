@@ -18,7 +18,20 @@ export type IncomingEmail = {
   references: string[];
   receivedAt: Date;
   source: 'imap' | 'ingest';
+  /** The configured mailbox it arrived in (docs/email-reply.md, "Several mailboxes"); unset: the default one. */
+  mailbox?: string | undefined;
 };
+
+/** The mailbox the seed's environment variables describe, and the one meant when none is named. */
+export const DEFAULT_MAILBOX = 'default';
+
+/**
+ * The inbound claim's source for a mailbox: the default one keeps the single-mailbox name, so that
+ * one email in two mailboxes is two claims while nothing stored before several mailboxes moves.
+ */
+export function mailboxInboundSource(mailbox: string | undefined): string {
+  return mailbox === undefined || mailbox === DEFAULT_MAILBOX ? 'email' : `email:${mailbox}`;
+}
 
 /** Called with each new email; resolves once it is stored (claimed), so the source may checkpoint. */
 export type EmailSink = (email: IncomingEmail) => Promise<void>;

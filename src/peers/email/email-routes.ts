@@ -7,7 +7,7 @@ import { requireRole } from '../../http/auth.js';
 import { HttpProblem, problemResponse } from '../../http/problem.js';
 import { bearerSecurity, problemResponses } from '../../http/router.js';
 import type { EmailInbox } from './email-intake.js';
-import type { IncomingEmail } from './email-port.js';
+import { DEFAULT_MAILBOX, type IncomingEmail } from './email-port.js';
 import { fromIngestJson, parseAddressList, parseRfc822, type IngestEmailJson } from './parse-email.js';
 
 /**
@@ -78,6 +78,8 @@ export type EmailRoutesDeps = {
   inbox: EmailInbox;
   /** received_at of a JSON email that gives none, and the time stamp of a raw message. */
   clock: Clock;
+  /** The configured mailbox names; `?mailbox=` picks one, the default one when absent. */
+  mailboxes?: readonly string[];
 };
 
 export function createEmailRoutes(deps: EmailRoutesDeps): HttpModule {
@@ -93,6 +95,13 @@ export function createEmailRoutes(deps: EmailRoutesDeps): HttpModule {
           security: bearerSecurity,
           middleware: [requireRole('service'), acceptedTypes] as const,
           request: {
+            query: z.object({
+              mailbox: z
+                .string()
+                .max(40)
+                .optional()
+                .openapi({ description: 'The configured mailbox it arrived in (default: the default mailbox)' }),
+            }),
             body: {
               // Not "required": the JSON validator would then run on raw messages too.
               required: false,
@@ -110,11 +119,15 @@ export function createEmailRoutes(deps: EmailRoutesDeps): HttpModule {
               description: 'Already received (same Message-ID); nothing was done again',
               content: { 'application/json': { schema: EmailAccepted } },
             },
-            ...problemResponses(400, 401, 403, 413, 415),
+            ...problemResponses(400, 401, 403, 404, 413, 415),
           },
         }),
         async (c) => {
           const now = deps.clock.now();
+          const { mailbox = DEFAULT_MAILBOX } = c.req.valid('query');
+          if (!(deps.mailboxes ?? [DEFAULT_MAILBOX]).includes(mailbox)) {
+            throw new HttpProblem(404, `There is no mailbox named "${mailbox}".`);
+          }
           let email: IncomingEmail;
           if (isRfc822(c.req.header('content-type'))) {
             const raw = Buffer.from(await c.req.arrayBuffer());
@@ -129,7 +142,9 @@ export function createEmailRoutes(deps: EmailRoutesDeps): HttpModule {
             if (typeof input === 'string') throw new HttpProblem(400, 'Send a JSON object.');
             email = fromIngestJson(withoutNulls(input), now);
           }
-          const { claimed } = await deps.inbox.store(email);
+          const { claimed } = await deps.inbox.store(
+            mailbox === DEFAULT_MAILBOX ? email : { ...email, mailbox },
+          );
           const body = { status: 'accepted' as const, message_id: email.messageId, duplicate: !claimed };
           return claimed ? c.json(body, 202) : c.json(body, 200);
         },

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { OutboundChannel } from '../../core/outbox/outbox.js';
 import { NonRetriableError, RetryAfterError } from '../../core/retry-errors.js';
 import { PeerUnavailableError, type PeerGuard } from '../resilience.js';
-import { MARKER_HEADER, type EmailSender, type OutgoingEmail } from './email-port.js';
+import { DEFAULT_MAILBOX, MARKER_HEADER, type EmailSender, type OutgoingEmail } from './email-port.js';
 
 /**
  * Replies out by SMTP (Gmail: smtp.gmail.com 465 with implicit TLS, or 587 with STARTTLS).
@@ -216,10 +216,15 @@ export function outgoingEmailPayload(email: OutgoingEmail): Record<string, unkno
 
 export const EMAIL_CHANNEL = 'email';
 
+/** A mailbox's outbox channel: `email` for the default mailbox, `email:<name>` for another. */
+export function mailboxChannel(mailbox: string | undefined): string {
+  return mailbox === undefined || mailbox === DEFAULT_MAILBOX ? EMAIL_CHANNEL : `${EMAIL_CHANNEL}:${mailbox}`;
+}
+
 /** The outbox channel that sends OutgoingEmail payloads through an EmailSender. */
-export function emailOutboundChannel(sender: EmailSender): OutboundChannel {
+export function emailOutboundChannel(sender: EmailSender, name: string = EMAIL_CHANNEL): OutboundChannel {
   return {
-    name: EMAIL_CHANNEL,
+    name,
     async send(message, signal) {
       const parsed = outgoingEmailSchema.safeParse(message.payload);
       if (!parsed.success) {
