@@ -4,6 +4,11 @@ import { defineConfig } from 'drizzle-kit';
 // (`countersign migrate`, or at start) to PGlite and PostgreSQL alike.
 export default defineConfig({
   dialect: 'postgresql',
-  schema: ['./src/core/db/schema.ts', './src/core/db/peer-tables.ts', './src/core/db/collections-tables.ts'],
+  schema: [
+    './src/core/db/schema.ts',
+    './src/core/db/peer-tables.ts',
+    './src/core/db/collections-tables.ts',
+    './src/core/db/dashboard-tables.ts',
+  ],
   out: './migrations',
 });

@@ -6,6 +6,8 @@ import { DataDirInUseError } from './core/db/data-dir-lock.js';
 import { openDatabase } from './core/db/database.js';
 import { collectionsModule } from './collections/collections-module.js';
 import { emailReplyModule } from './email-reply/email-reply-module.js';
+import { userCommand } from './dashboard/auth/user-command.js';
+import { dashboardModule } from './dashboard/dashboard-module.js';
 import { runUntilSignalled, startService } from './main.js';
 import { version } from './version.js';
 
@@ -17,6 +19,11 @@ const USAGE = `Usage: countersign <command>
                                          (roles: ${ROLES.join(', ')})
   token list                             list tokens (never the secrets)
   token revoke <id>                      revoke a token
+  user create --role <role> --username <u>
+                                         create a dashboard user; prints a generated
+                                         password once (roles: admin, manager, viewer)
+  user set-password <username>           give a dashboard user a new generated password
+                                         (printed once; changed at next sign-in)
 
 Configuration comes from the environment; see docs/configuration.md.`;
 
@@ -45,7 +52,9 @@ async function withDatabase<T>(
 async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values } = parseArgs({ args, options: { role: { type: 'string' } } });
   const config = loadConfig(values.role ? { ...env, COUNTERSIGN_ROLE: values.role } : env, version);
-  await runUntilSignalled(() => startService(config, { modules: [collectionsModule(), emailReplyModule()] }));
+  await runUntilSignalled(() =>
+    startService(config, { modules: [collectionsModule(), emailReplyModule(), dashboardModule()] }),
+  );
 }
 
 async function tokenCommand(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
@@ -98,6 +107,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         return;
       case 'token':
         return await tokenCommand(args, env);
+      case 'user':
+        return await userCommand(args, {
+          fail,
+          usage: USAGE,
+          withDatabase: (fn) => withDatabase(loadConfig(env, version), fn),
+        });
       case '--version':
         process.stdout.write(`${version}\n`);
         return;

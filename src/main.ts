@@ -29,6 +29,8 @@ export type ServiceModule = HttpModule & {
   /** Told how every outbox send ended, in its transaction (see OutboxObserver). */
   outboxObservers?: readonly OutboxObserver[];
   dependencies?: readonly DependencyCheck[];
+  /** Runs once at start, after migrations and before the HTTP server listens (e.g. a first-start account). */
+  start?(announce: (line: string) => void): Promise<void>;
 };
 
 /** What the core hands each module: its database, clock, ids, logger, metrics and workflow store. */
@@ -146,6 +148,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const modules = [peersModule, ...(options.modules ?? []).map((factory) => factory(core))];
   dependencies.register(databaseDependency(database));
   for (const dep of modules.flatMap((m) => m.dependencies ?? [])) dependencies.register(dep);
+  for (const module of modules) await module.start?.(announce);
 
   if (config.role !== 'api') {
     const channels = new Map(modules.flatMap((m) => m.channels ?? []).map((ch) => [ch.name, ch] as const));

@@ -173,3 +173,4 @@ export const apiTokens = pgTable(
 
 export * from './peer-tables.js';
 export * from './collections-tables.js';
+export * from './dashboard-tables.js';
