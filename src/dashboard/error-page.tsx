@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { currentCorrelationId } from '../core/runtime.js';
-import type { DashboardEnv } from './dashboard-env.js';
+import type { DashboardEnv, NavKey } from './dashboard-env.js';
 import { Layout } from './layout.js';
 
 const TITLES: Partial<Record<number, string>> = {
@@ -17,28 +17,41 @@ const TITLES: Partial<Record<number, string>> = {
   503: 'Not available right now',
 };
 
+export type ErrorPageOptions = {
+  /** The page's title (default: one for the status) and its section in the navigation. */
+  title?: string;
+  active?: NavKey;
+  /** Where to go from here (default: the dashboard's first page). */
+  back?: { href: string; label: string };
+};
+
 /**
- * The dashboard's error answer: an HTML page in the layout (not problem+json), with the
- * correlation id for a 5xx so a report can be matched with the logs.
+ * The dashboard's error answer, for the shell and every page: an HTML page in the layout (not
+ * problem+json), with the correlation id for a 5xx so a report can be matched with the logs.
  */
 export function errorPage(
   c: Context<DashboardEnv>,
   status: ContentfulStatusCode,
   message: string,
-  headers: Record<string, string> = {},
+  options: ErrorPageOptions = {},
 ): Response | Promise<Response> {
   const user = c.get('user') as DashboardEnv['Variables']['user'] | undefined;
   const csrfToken = c.get('csrfToken') as string | undefined;
   const correlationId = status >= 500 ? currentCorrelationId() : undefined;
-  for (const [name, value] of Object.entries(headers)) c.header(name, value);
+  const back = options.back ?? { href: '/dashboard', label: 'Back to the dashboard' };
   return c.html(
-    <Layout title={TITLES[status] ?? 'Error'} active={undefined} user={user} csrfToken={csrfToken}>
+    <Layout
+      title={options.title ?? TITLES[status] ?? 'Error'}
+      active={options.active}
+      user={user}
+      csrfToken={csrfToken}
+    >
       <div class="flash bad" role="alert">
         <p>{message}</p>
         {correlationId ? <p class="muted">Reference: {correlationId}</p> : null}
       </div>
       <p>
-        <a href="/dashboard">Back to the dashboard</a>
+        <a href={back.href}>{back.label}</a>
       </p>
     </Layout>,
     status,

@@ -1,8 +1,10 @@
 import type { Child } from 'hono/jsx';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { DashboardEnv, DashboardUser, NavKey } from '../dashboard-env.js';
+import type { DashboardEnv, NavKey } from '../dashboard-env.js';
 import { Layout } from '../layout.js';
+import { errorPage as shellErrorPage } from '../error-page.js';
+import { canAct } from '../forms.js';
 import { COLLECTIONS_CSS_URL } from './collections-assets.js';
 
 /**
@@ -11,8 +13,7 @@ import { COLLECTIONS_CSS_URL } from './collections-assets.js';
  */
 
 /** Managers and admins decide; viewers read. */
-export const canDecide = (user: DashboardUser | undefined) =>
-  user !== undefined && (user.role === 'admin' || user.role === 'manager');
+export const canDecide = canAct;
 
 /** A page for a refused request: the message as an alert and a way back; never a 5xx for input. */
 export function errorPage(
@@ -25,17 +26,11 @@ export function errorPage(
     back?: { href: string; label: string };
   },
 ) {
-  return c.html(
-    <CollectionsPage title={props.title} active={props.active} c={c}>
-      <Notice kind="error">{props.message}</Notice>
-      {props.back ? (
-        <p>
-          <a href={props.back.href}>{props.back.label}</a>
-        </p>
-      ) : null}
-    </CollectionsPage>,
-    status,
-  );
+  return shellErrorPage(c, status, props.message, {
+    title: props.title,
+    ...(props.active ? { active: props.active } : {}),
+    ...(props.back ? { back: props.back } : {}),
+  });
 }
 
 /** The dashboard's Layout plus the collections stylesheet. */

@@ -4,9 +4,11 @@ import { inTransaction } from '../../core/db/transaction.js';
 import type { OwnerCommand } from '../../email-reply/commands.js';
 import { EmailWorkflowRejectedError } from '../../email-reply/email-reply-runner.js';
 import type { EmailWorkflowStatus } from '../../email-reply/workflow-state.js';
-import type { DashboardEnv, DashboardUser, PageRegistrar } from '../dashboard-env.js';
+import type { DashboardEnv, PageRegistrar } from '../dashboard-env.js';
 import { emailDraftsOverview, type EmailDraftView } from '../email/email-draft-queries.js';
 import { CsrfField, Layout } from '../layout.js';
+import { errorPage } from '../error-page.js';
+import { canAct, readForm } from '../forms.js';
 
 /**
  * Email drafts: what waits on the mailbox owner, with the same send / edit / ignore as by text.
@@ -41,8 +43,7 @@ const STATUS_LABEL: Record<EmailWorkflowStatus, string> = {
   skipped: 'skipped',
 };
 
-export const canActOnDrafts = (user: DashboardUser | undefined) =>
-  user?.role === 'manager' || user?.role === 'admin';
+export const canActOnDrafts = canAct;
 
 export const registerEmailDraftPages: PageRegistrar = (app, { core }) => {
   app.get('/email', async (c) => {
@@ -136,28 +137,6 @@ function isAction(value: string): value is Action {
 }
 
 /** The urlencoded or multipart form's text fields; anything else reads as empty. */
-async function readForm(c: Context<DashboardEnv>): Promise<Record<string, string | undefined>> {
-  const type = c.req.header('content-type') ?? '';
-  if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)) return {};
-  const body = await c.req.parseBody();
-  return Object.fromEntries(
-    Object.entries(body).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v] as const] : [])),
-  );
-}
-
-function problem(c: Context<DashboardEnv>, status: 400 | 403 | 404 | 409, message: string) {
-  c.status(status);
-  return c.html(
-    <Page c={c}>
-      <p role="alert" class="flash bad">
-        {message}
-      </p>
-      <p>
-        <a href="/dashboard/email">Back to the email drafts</a>
-      </p>
-    </Page>,
-  );
-}
 
 function Page(props: { c: Context<DashboardEnv>; children?: Child }) {
   return (
@@ -327,4 +306,12 @@ function DraftTable(props: { views: EmailDraftView[]; empty: string; when: 'Rece
 
 function utc(iso: string): string {
   return `${iso.slice(0, 16).replace('T', ' ')}`;
+}
+
+function problem(c: Context<DashboardEnv>, status: 400 | 403 | 404 | 409, message: string) {
+  return errorPage(c, status, message, {
+    title: 'Email drafts',
+    active: 'email',
+    back: { href: '/dashboard/email', label: 'Back to the email drafts' },
+  });
 }

@@ -7,8 +7,10 @@ import { LedgerInputError, TenantPhoneTakenError, upsertTenant } from '../../pee
 import { fromIngestJson, parseAddressList } from '../../peers/email/parse-email.js';
 import { DEV_OUTBOX_PROVIDER } from '../../peers/sms/dev-outbox.js';
 import { listMessages, type SmsMessageRow } from '../../peers/sms/sms-store.js';
-import type { DashboardEnv, DashboardUser, PageRegistrar } from '../dashboard-env.js';
+import type { DashboardEnv, PageRegistrar } from '../dashboard-env.js';
 import { CsrfField, Layout } from '../layout.js';
+import { errorPage } from '../error-page.js';
+import { canAct, readForm } from '../forms.js';
 import {
   findPerson,
   sandboxPeople,
@@ -31,8 +33,6 @@ const MAX_TEXT = 1600;
 const MAX_SUBJECT = 300;
 const MAX_EMAIL_TEXT = 20_000;
 const DEFAULT_SENDER = 'Ana Silva <ana@example.net>';
-
-const canAct = (user: DashboardUser | undefined) => user?.role === 'manager' || user?.role === 'admin';
 
 export const registerSandboxPages: PageRegistrar = (app, { core }) => {
   app.get('/sandbox', async (c) => {
@@ -201,33 +201,18 @@ async function threadOf(core: CoreServices, person: SandboxPerson): Promise<SmsM
   return rows.reverse();
 }
 
-async function readForm(c: Context<DashboardEnv>): Promise<Record<string, string | undefined>> {
-  const type = c.req.header('content-type') ?? '';
-  if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)) return {};
-  const body = await c.req.parseBody();
-  return Object.fromEntries(
-    Object.entries(body).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v] as const] : [])),
-  );
-}
-
 function problem(
   c: Context<DashboardEnv>,
   status: 400 | 403 | 404 | 409,
   message: string,
   person?: SandboxPerson,
 ) {
-  c.status(status);
-  const back = person ? `/dashboard/sandbox?as=${encodeURIComponent(person.key)}` : '/dashboard/sandbox';
-  return c.html(
-    <Page c={c}>
-      <p role="alert" class="flash bad">
-        {message}
-      </p>
-      <p>
-        <a href={back}>Back to the sandbox phone</a>
-      </p>
-    </Page>,
-  );
+  const href = person ? `/dashboard/sandbox?as=${encodeURIComponent(person.key)}` : '/dashboard/sandbox';
+  return errorPage(c, status, message, {
+    title: 'Sandbox phone',
+    active: 'sandbox',
+    back: { href, label: 'Back to the sandbox phone' },
+  });
 }
 
 function Page(props: { c: Context<DashboardEnv>; children?: Child }) {
