@@ -105,6 +105,23 @@ dl.facts dd { margin: 0 0 0.5rem; }
 
 .login { max-width: 24rem; margin: 2rem auto; }
 
+/* Sandbox phone: a text thread with our texts on one side and the player's on the other. */
+.sandbox-phone { max-width: 28rem; }
+ol.thread { list-style: none; padding: 0; margin: 0 0 1rem; display: flex; flex-direction: column; gap: 0.5rem; }
+.bubble { max-width: 85%; padding: 0.5rem 0.75rem; border-radius: 12px; border: 1px solid var(--line); }
+.bubble.theirs { align-self: flex-start; background: var(--card); }
+.bubble.mine { align-self: flex-end; background: #dbe7ff; }
+.bubble .who { font-weight: 600; }
+.bubble .body { margin: 0.25rem 0 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.stack { display: flex; flex-direction: column; gap: 0.5rem; }
+
+/* Metrics: window picker, charts that shrink with the screen, and their legends. */
+.window-picker { display: flex; gap: 0.5rem; margin: 0 0 1rem; }
+.window-picker a[aria-current='page'] { font-weight: 700; text-decoration: none; }
+.chart { margin: 0 0 1.5rem; }
+.chart-svg { width: 100%; height: auto; max-width: 48rem; display: block; }
+ul.legend { list-style: none; padding: 0; margin: 0 0 0.5rem; display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; }
+
 .htmx-indicator { opacity: 0; transition: opacity 200ms ease-in; }
 .htmx-request .htmx-indicator, .htmx-request.htmx-indicator { opacity: 1; }
 
