@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -11,6 +12,7 @@ import { JobWorker, type JobHandler } from './core/jobs/job-worker.js';
 import { outboxDeliveryHandler, type OutboundChannel, type OutboxObserver } from './core/outbox/outbox.js';
 import { randomIds, systemClock, type Clock, type Ids } from './core/runtime.js';
 import { WorkflowStore } from './core/workflow/workflow-store.js';
+import { answerClientErrorsAsProblems } from './http/client-errors.js';
 import { databaseDependency } from './http/health-routes.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -190,6 +192,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
         resolve(info.port),
       );
       s.once('error', reject);
+      answerClientErrorsAsProblems(s as Server);
       server = s;
     });
     logger.info({ port, host: config.host }, `listening on http://${config.host}:${port}`);

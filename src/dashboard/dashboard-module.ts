@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { HttpProblem } from '../http/problem.js';
+import { HttpProblem, inputDataError } from '../http/problem.js';
 import type { ModuleFactory } from '../main.js';
 import { registerAssets } from './assets/dashboard-assets.js';
 import type { AuthDeps } from './auth/auth-deps.js';
@@ -89,7 +89,7 @@ export function dashboardModule(
           error.message || 'That request was refused.',
         );
       }
-      if (isInputDataError(error)) {
+      if (inputDataError(error)) {
         core.logger.warn({ err: error, path: c.req.path }, 'dashboard input refused by the database');
         return errorPage(
           c,
@@ -135,12 +135,3 @@ export function dashboardModule(
 }
 
 /** PostgreSQL data exceptions (class 22, and 54000) are caused by the request's own values: a 400. */
-function isInputDataError(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && (/^22[0-9A-Z]{3}$/.test(code) || code === '54000')) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
-}

@@ -15,7 +15,8 @@ const KEY = /^[\x21-\x7e]{1,255}$/;
 /**
  * POST with an Idempotency-Key: same key and body → the stored response; same key and another
  * body → 422; the first request still running → 409. Keys are scoped to the caller's token, so
- * two clients cannot collide. A 5xx is not stored: the client may retry with the same key.
+ * two clients cannot collide. A 4xx or 5xx is not stored: the key is released, so a rejected
+ * request writes nothing and the client may fix the body and retry with the same key.
  */
 export function idempotency(options: { db: Db; clock: Clock; ttlMs: number }): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -67,7 +68,7 @@ export function idempotency(options: { db: Db; clock: Clock; ttlMs: number }): M
       await releaseIdempotencyKey(options.db, scope, key);
       throw error;
     }
-    if (c.res.status >= 500) {
+    if (c.res.status >= 400) {
       await releaseIdempotencyKey(options.db, scope, key);
       return;
     }

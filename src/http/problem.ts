@@ -115,6 +115,19 @@ export function errorMapper(logger: Logger) {
       }
     }
     if (error instanceof ZodError) return validationProblem(c, error, 'json');
+    const dataError = inputDataError(error);
+    if (dataError) {
+      logger.warn(
+        { err: error, path: c.req.path, method: c.req.method },
+        'request data refused by the database',
+      );
+      return problemResponse(c, 400, dataError);
+    }
+    if (clientWentAway(error)) {
+      // The client closed the connection mid-body; nobody reads this answer, and it is no fault of ours.
+      logger.info({ path: c.req.path, method: c.req.method }, 'client aborted the request body');
+      return problemResponse(c, 400, 'The request body ended before its Content-Length.');
+    }
     logger.error({ err: error, path: c.req.path, method: c.req.method }, 'unhandled error');
     return problemResponse(
       c,
@@ -122,4 +135,34 @@ export function errorMapper(logger: Logger) {
       'Something went wrong on our side. Quote the correlation id when you report it.',
     );
   };
+}
+
+/**
+ * PostgreSQL data exceptions that only a request's own values cause (a NUL character, a number
+ * out of range, a value too large to index): the client's fault, so a 400, never a 500. The
+ * statement failed, so its transaction wrote nothing.
+ */
+const INPUT_DATA_ERRORS: Record<string, string> = {
+  '22021': 'The request contains a character that cannot be stored (such as NUL, \\u0000).',
+  '22P05': 'The request contains a character that cannot be stored (such as NUL, \\u0000).',
+  '22003': 'A number in the request is out of range.',
+  '22P02': 'A value in the request does not have the expected form.',
+  '22007': 'A date or time in the request is invalid.',
+  '22008': 'A date or time in the request is out of range.',
+  '54000': 'A value in the request is too large to store.',
+};
+
+/** The client-facing sentence for a database refusal the request's own values caused, if it is one. */
+export function inputDataError(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && INPUT_DATA_ERRORS[code]) return INPUT_DATA_ERRORS[code];
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function clientWentAway(error: Error): boolean {
+  return error.message === 'aborted' && (error as { code?: unknown }).code === 'ECONNRESET';
 }

@@ -264,7 +264,8 @@ export function verifyTwilioSignature(
 
 /** A form body as TwilioParams (repeated names keep all values). */
 export function formParams(body: string): Record<string, string | string[]> {
-  const params: Record<string, string | string[]> = {};
+  // No prototype: a field named __proto__ or constructor is just a field (found by the fuzz test).
+  const params = Object.create(null) as Record<string, string | string[]>;
   for (const [name, value] of new URLSearchParams(body)) {
     const seen = params[name];
     if (seen === undefined) params[name] = value;
