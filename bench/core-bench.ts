@@ -13,7 +13,6 @@ import { cpus } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { integer, pgTable } from 'drizzle-orm/pg-core';
 import { pino } from 'pino';
 import type { Db } from '../src/core/db/database.js';
 import { maintenanceHandler } from '../src/core/jobs/maintenance.js';
@@ -31,6 +30,7 @@ import {
   type TargetName,
 } from './lib/bench-targets.js';
 import { startCpuMeter, type CpuReading } from './lib/cpu-meter.js';
+import { rawCommits } from './lib/raw-commits.js';
 import { summarize, type Summary } from './lib/percentiles.js';
 import { probeNodePostgres, StatementProbe, type ProbeSnapshot } from './lib/statement-probe.js';
 
@@ -122,35 +122,7 @@ function readSettings(): Settings {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The raw commit loop: C loops, each row its own transaction, through the same driver (drizzle).
-
-const benchCommits = pgTable('bench_commits', { v: integer('v').notNull() });
-
-async function rawCommits(
-  db: Db,
-  loops: number,
-  ms: number,
-  mode: 'transaction' | 'autocommit',
-): Promise<{ commits: number; seconds: number }> {
-  const started = performance.now();
-  const deadline = started + ms;
-  let commits = 0;
-  await Promise.all(
-    Array.from({ length: loops }, async (_, loop) => {
-      while (performance.now() < deadline) {
-        if (mode === 'transaction') {
-          await db.transaction(async (tx) => {
-            await tx.insert(benchCommits).values({ v: loop });
-          });
-        } else {
-          await db.insert(benchCommits).values({ v: loop });
-        }
-        commits += 1;
-      }
-    }),
-  );
-  return { commits, seconds: (performance.now() - started) / 1000 };
-}
+// The raw commit loop lives in ./lib/raw-commits.ts (shared with bench/load/load-bench.ts).
 
 // ---------------------------------------------------------------------------------------------
 // The three-step workflow: create (with job 1) → job 1: transition to step 2 (with job 2) →

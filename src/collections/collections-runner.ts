@@ -156,9 +156,14 @@ export function createCollectionsRunner(deps: CollectionsDeps) {
       sms.conversationId ??
       (await latestConversationForPhone(tx, sms.from))?.conversationId ??
       `conv_${sms.from.replace(/\D/g, '')}`;
-    await upsertConversation(tx, { conversationId, phone: sms.from, tenantId: sms.tenantId, now });
-    const conversation = (await lockConversation(tx, conversationId))!;
-    await updateConversation(tx, conversationId, { lastInboundAt: now });
+    // One statement creates or touches the conversation, records the text and locks the row.
+    const conversation = await upsertConversation(tx, {
+      conversationId,
+      phone: sms.from,
+      tenantId: sms.tenantId,
+      now,
+      lastInboundAt: now,
+    });
     const text = { messageId, body: sms.body, at: sms.receivedAt.toISOString() };
     const previous = await latestWorkflow(tx, conversationId);
     const previousTurn = previous ? readTurn(previous.data) : undefined;
@@ -181,7 +186,11 @@ export function createCollectionsRunner(deps: CollectionsDeps) {
         inbound: sms,
       });
     } else if (previous && previous.state === 'processing' && previousTurn?.step === 'sms_received') {
-      // Still gathering: this text joins the turn, and the draft waits for it.
+      // Still gathering: this text joins the turn, and the draft waits for it — until the window
+      // that opened with the turn's first text closes, not a new window per text. Under a backlog
+      // a delay from now would put the re-bound draft behind every queued job, where it would go
+      // stale again before its turn, and a texting tenant would never be answered (docs/soak.md).
+      const due = new Date(previous.createdAt.getTime() + settings.turnCoalesceMs);
       workflow = await move(
         tx,
         previous,
@@ -190,7 +199,7 @@ export function createCollectionsRunner(deps: CollectionsDeps) {
         'text_joined_turn',
         'tenant',
         { message_id: messageId },
-        [...draftJobFor(settings.turnCoalesceMs)],
+        [{ kind: DRAFT_JOB, payload: {}, runAt: due, bound: true }],
       );
     } else {
       let carried: TurnData['texts'] = [];

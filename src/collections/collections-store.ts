@@ -69,10 +69,23 @@ export async function latestConversationForPhone(
   return row;
 }
 
+/**
+ * Creates or touches the conversation and answers its row as it now is. The row stays locked until
+ * the transaction ends (ON CONFLICT DO UPDATE locks the row it updates; a row this transaction
+ * inserted is not visible to others until it commits), so a caller needs no lockConversation()
+ * after it. `lastInboundAt`, when given, is recorded in the same statement.
+ */
 export async function upsertConversation(
   tx: Tx,
-  input: { conversationId: string; phone: string; tenantId: string | undefined; now: Date },
+  input: {
+    conversationId: string;
+    phone: string;
+    tenantId: string | undefined;
+    now: Date;
+    lastInboundAt?: Date;
+  },
 ): Promise<Conversation> {
+  const inbound = input.lastInboundAt ? { lastInboundAt: input.lastInboundAt } : {};
   const [row] = await tx
     .insert(collectionsConversations)
     .values({
@@ -82,12 +95,14 @@ export async function upsertConversation(
       state: 'open',
       createdAt: input.now,
       updatedAt: input.now,
+      ...inbound,
     })
     .onConflictDoUpdate({
       target: collectionsConversations.conversationId,
       set: {
         updatedAt: input.now,
         ...(input.tenantId ? { tenantId: input.tenantId } : {}),
+        ...inbound,
       },
     })
     .returning();

@@ -186,8 +186,19 @@ function ledgerNames(ledger: LedgerFacts): string[] {
 
 function withoutLedgerNames(text: string, ledger: LedgerFacts): string {
   let out = text;
+  let folded: string | undefined;
   for (const name of ledgerNames(ledger)) {
+    // Compiling a Unicode regular expression per name costs more than the rest of the guard (a
+    // tenant's name is new to V8's regexp cache), and most drafts do not name anyone: skip the
+    // name when the text cannot contain it. Safe for ASCII names only: under the `iu` flags the
+    // only non-ASCII characters matching ASCII letters are KELVIN SIGN (lower-cased to "k") and
+    // LONG S ("ſ", folded to "s" here).
+    if (/^[\x20-\x7e]*$/.test(name)) {
+      folded ??= out.toLowerCase().replace(/ſ/g, 's');
+      if (!folded.includes(name.toLowerCase())) continue;
+    }
     out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(name)}(?![\\p{L}\\p{N}])`, 'giu'), ' ');
+    folded = undefined;
   }
   return out;
 }
