@@ -123,6 +123,19 @@ export function errorMapper(logger: Logger) {
       );
       return problemResponse(c, 400, dataError);
     }
+    if (databaseBusy(error)) {
+      // Every connection is taken (a burst, a slow database): nothing was done; the sender may retry.
+      logger.warn({ path: c.req.path, method: c.req.method }, 'no database connection free in time');
+      return problemResponse(
+        c,
+        503,
+        'The service is busy; nothing was done. Try again shortly.',
+        {},
+        {
+          'Retry-After': '1',
+        },
+      );
+    }
     if (clientWentAway(error)) {
       // The client closed the connection mid-body; nobody reads this answer, and it is no fault of ours.
       logger.info({ path: c.req.path, method: c.req.method }, 'client aborted the request body');
@@ -165,4 +178,15 @@ export function inputDataError(error: unknown): string | undefined {
 
 function clientWentAway(error: Error): boolean {
   return error.message === 'aborted' && (error as { code?: unknown }).code === 'ECONNRESET';
+}
+
+/** node-postgres' pool gave no connection within connectionTimeoutMillis (src/core/db/database.ts). */
+function databaseBusy(error: Error): boolean {
+  // Drizzle wraps the driver's error ("Failed query: …") with the original as its cause.
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (current.message === 'timeout exceeded when trying to connect') return true;
+    current = current.cause;
+  }
+  return false;
 }

@@ -74,6 +74,12 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   pool.on('error', () => {
     // An idle client lost its connection (server restart): the pool replaces it on next use.
   });
+  pool.on('connect', (client) => {
+    // A client checked out when the server goes away (restart, failover) emits 'error' too; with
+    // no listener that would end the process. Its query in flight fails on its own, the caller's
+    // transaction rolls back and retries, and the pool drops the broken client (bench/soak).
+    client.on('error', () => {});
+  });
   const db = drizzlePg(pool, { schema }) as unknown as Db;
   return {
     db,

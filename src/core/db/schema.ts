@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
+  boolean,
   index,
   integer,
   jsonb,
@@ -127,6 +128,11 @@ export const outbox = pgTable(
     leaseExpiresAt: at('lease_expires_at'),
     providerId: text('provider_id'),
     lastError: text('last_error'),
+    /**
+     * Failed after an attempt whose outcome is unknown (a timeout after the provider may have
+     * taken it): a re-arm must tell the next attempt maybeSent, or it could send twice.
+     */
+    outcomeUnknown: boolean('outcome_unknown').notNull().default(false),
     workflowId: uuid('workflow_id'),
     correlationId: text('correlation_id'),
     createdAt: at('created_at').notNull(),

@@ -1,4 +1,4 @@
-import { and, eq, isNull, lte, or } from 'drizzle-orm';
+import { and, eq, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Executor, Tx } from '../db/database.js';
 import { outbox } from '../db/schema.js';
 import { enqueueJobs } from '../jobs/job-queue.js';
@@ -112,11 +112,20 @@ function enqueueDelivery(executor: Executor, id: number, input: { now: Date; not
   );
 }
 
-/** failed → pending, only from failed (the WHERE makes a concurrent re-arm a no-op). */
+/**
+ * failed → pending, only from failed (the WHERE makes a concurrent re-arm a no-op). A row whose
+ * last attempt may have reached the provider goes back to `sending` with no lease instead, so the
+ * next attempt is told maybeSent and looks before it sends again.
+ */
 async function rearmFailedRow(executor: Executor, id: number, now: Date): Promise<boolean> {
   const rows = await executor
     .update(outbox)
-    .set({ state: 'pending', attempts: 0, leaseExpiresAt: null, updatedAt: now })
+    .set({
+      state: sql`case when ${outbox.outcomeUnknown} then 'sending' else 'pending' end`,
+      attempts: 0,
+      leaseExpiresAt: null,
+      updatedAt: now,
+    })
     .where(and(eq(outbox.id, id), eq(outbox.state, 'failed')))
     .returning({ id: outbox.id });
   return rows.length > 0;
@@ -227,9 +236,10 @@ export function outboxDeliveryHandler(options: {
     async onExhausted(tx, job, error, now) {
       const row = await getOutboxRow(tx, Number(job.payload.outboxId));
       if (!row || row.state === 'sent') return;
+      // Still `sending` here means the last attempt's outcome is unknown (a refusal sets `pending`).
       await tx
         .update(outbox)
-        .set({ state: 'failed', lastError: error, updatedAt: now })
+        .set({ state: 'failed', lastError: error, outcomeUnknown: row.state === 'sending', updatedAt: now })
         .where(eq(outbox.id, row.id));
       options.onOutcome?.(row.channel, 'failed');
       await options.channels.get(row.channel)?.onFailed?.(tx, row, error);

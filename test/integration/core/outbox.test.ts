@@ -269,6 +269,57 @@ describe(`outbox (${databaseKind})`, () => {
     expect(provider.requests.filter((r) => r.key === key)).toHaveLength(sends);
   });
 
+  it('a row that failed after an attempt of unknown outcome is re-armed as maybe sent', async () => {
+    const channel = provider.channel(channelName);
+    const key = `draft:${randomUUID()}:v1`;
+    const input = {
+      channel: channelName,
+      recipient: '+15551230007',
+      payload: { body: 'x' },
+      idempotencyKey: key,
+      now: clock.now(),
+    };
+    provider.next = Array.from({ length: 20 }, () => 'hang' as const);
+    const { id } = await enqueueOutbound(db(), input);
+    const w = worker(channel);
+    for (let round = 0; round < 20 && (await getOutboxRow(db(), id))?.state !== 'failed'; round++) {
+      await w.drain();
+      clock.advance(600_000);
+    }
+    expect(await getOutboxRow(db(), id)).toMatchObject({ state: 'failed', outcomeUnknown: true });
+    provider.next = [];
+    const before = provider.requests.filter((r) => r.key === key).length;
+    expect(await enqueueOutbound(db(), { ...input, rearmFailed: true })).toMatchObject({ rearmed: true });
+    await w.drain();
+    // The provider may have taken one of the timed-out attempts: the retry says so, with the same key.
+    const retry = provider.requests.filter((r) => r.key === key).slice(before);
+    expect(retry.map((r) => r.maybeSent)).toEqual(['true']);
+    expect(await getOutboxRow(db(), id)).toMatchObject({ state: 'sent' });
+  });
+
+  it('a row that was refused for good is re-armed as not sent', async () => {
+    const channel = provider.channel(channelName);
+    provider.next = [400];
+    const key = `draft:${randomUUID()}:v1`;
+    const input = {
+      channel: channelName,
+      recipient: '+15551230008',
+      payload: { body: 'x' },
+      idempotencyKey: key,
+      now: clock.now(),
+    };
+    const { id } = await enqueueOutbound(db(), input);
+    const w = worker(channel);
+    await w.drain();
+    expect(await getOutboxRow(db(), id)).toMatchObject({ state: 'failed', outcomeUnknown: false });
+    await enqueueOutbound(db(), { ...input, rearmFailed: true });
+    await w.drain();
+    expect(provider.requests.filter((r) => r.key === key).map((r) => r.maybeSent)).toEqual([
+      'false',
+      'false',
+    ]);
+  });
+
   it('notBefore holds a send until its time (allowed hours)', async () => {
     const key = `draft:${randomUUID()}:v1`;
     const { id } = await enqueueOutbound(db(), {

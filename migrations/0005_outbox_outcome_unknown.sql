@@ -1,0 +1,1 @@
+ALTER TABLE "outbox" ADD COLUMN "outcome_unknown" boolean DEFAULT false NOT NULL;
