@@ -26,6 +26,18 @@ describe('errorMapper', () => {
     expect(((await res.json()) as { detail: string }).detail).toMatch(/nothing was done/);
   });
 
+  it('answers 503 when the database went away mid-request (a restart)', async () => {
+    const restart = Object.assign(new Error('terminating connection due to administrator command'), {
+      code: '57P01',
+    });
+    const lost = new Error('Failed query: select 2', {
+      cause: new Error('Connection terminated unexpectedly'),
+    });
+    for (const error of [restart, lost]) {
+      expect((await appThrowing(error).request('/x', { method: 'POST' })).status).toBe(503);
+    }
+  });
+
   it('answers 400 for a value the database refuses, and 500 for anything else', async () => {
     const nul = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), {
       code: '22021',

@@ -124,8 +124,8 @@ export function errorMapper(logger: Logger) {
       return problemResponse(c, 400, dataError);
     }
     if (databaseBusy(error)) {
-      // Every connection is taken (a burst, a slow database): nothing was done; the sender may retry.
-      logger.warn({ path: c.req.path, method: c.req.method }, 'no database connection free in time');
+      // No connection in time, or the server went away mid-request: nothing was done; retry.
+      logger.warn({ err: error, path: c.req.path, method: c.req.method }, 'database unavailable');
       return problemResponse(
         c,
         503,
@@ -180,12 +180,24 @@ function clientWentAway(error: Error): boolean {
   return error.message === 'aborted' && (error as { code?: unknown }).code === 'ECONNRESET';
 }
 
-/** node-postgres' pool gave no connection within connectionTimeoutMillis (src/core/db/database.ts). */
+/**
+ * The database could not be reached for this request, through no fault of its own: the pool gave
+ * no connection within connectionTimeoutMillis (src/core/db/database.ts), or the server went away
+ * mid-request (a restart or failover: 57P01–57P03, connection exceptions 08xxx). The transaction
+ * rolled back, so a retry is safe.
+ */
 function databaseBusy(error: Error): boolean {
   // Drizzle wraps the driver's error ("Failed query: …") with the original as its cause.
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    if (current.message === 'timeout exceeded when trying to connect') return true;
+    const code = (current as { code?: unknown }).code;
+    if (
+      current.message === 'timeout exceeded when trying to connect' ||
+      current.message === 'Connection terminated unexpectedly' ||
+      (typeof code === 'string' && (/^57P0[123]$/.test(code) || code.startsWith('08')))
+    ) {
+      return true;
+    }
     current = current.cause;
   }
   return false;
