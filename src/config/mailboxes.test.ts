@@ -87,7 +87,11 @@ describe('mailboxes', () => {
     ['a bad name', [{ ...support, name: 'Sales Team' }], /\[0\] name: must be 1–40/],
     ['a bad phone', [support, { ...sales, owner_phone: '12' }], /\[1\] owner_phone: must be a valid phone/],
     ['no owner phone', [{ name: 'x', email_address: 'x@example.com' }], /\[0\] owner_phone/],
-    ['IMAP without a password', [{ ...support, imap_host: 'imap.example.com' }], /email_password: is required/],
+    [
+      'IMAP without a password',
+      [{ ...support, imap_host: 'imap.example.com' }],
+      /email_password: is required/,
+    ],
     ['an unknown field', [{ ...support, owner_phone_number: '+14155550102' }], /\[0\]/],
     ['a repeated name', [support, { ...support }], /"support" is used twice/],
   ])('refuses %s, naming the entry', (_what, content, message) => {

@@ -269,7 +269,10 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
     const mailbox = byName.get(email.mailbox ?? DEFAULT_MAILBOX);
     if (!mailbox) {
       // A mailbox with no owner phone: the email is stored (the inbound claim), nobody is asked.
-      deps.logger.info({ mailbox: email.mailbox ?? DEFAULT_MAILBOX }, 'email stored; its mailbox has no owner phone');
+      deps.logger.info(
+        { mailbox: email.mailbox ?? DEFAULT_MAILBOX },
+        'email stored; its mailbox has no owner phone',
+      );
       return;
     }
     const now = clock.now();

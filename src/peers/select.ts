@@ -180,9 +180,11 @@ function chooseNotify(
 }
 
 /** Gmail defaults from the seed: imap.gmail.com:993 TLS unless IMAP_HOST/IMAP_PORT say otherwise. */
-export function imapEndpoint(
-  email: Pick<PeerConfig['email'], 'imapHost' | 'imapPort' | 'imapSecure'>,
-): { host: string; port: number; secure: boolean } {
+export function imapEndpoint(email: Pick<PeerConfig['email'], 'imapHost' | 'imapPort' | 'imapSecure'>): {
+  host: string;
+  port: number;
+  secure: boolean;
+} {
   const host = email.imapHost ?? 'imap.gmail.com';
   const port = email.imapPort ?? 993;
   return { host, port, secure: email.imapSecure ?? port === 993 };

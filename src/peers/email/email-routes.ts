@@ -96,11 +96,9 @@ export function createEmailRoutes(deps: EmailRoutesDeps): HttpModule {
           middleware: [requireRole('service'), acceptedTypes] as const,
           request: {
             query: z.object({
-              mailbox: z
-                .string()
-                .max(40)
-                .optional()
-                .openapi({ description: 'The configured mailbox it arrived in (default: the default mailbox)' }),
+              mailbox: z.string().max(40).optional().openapi({
+                description: 'The configured mailbox it arrived in (default: the default mailbox)',
+              }),
             }),
             body: {
               // Not "required": the JSON validator would then run on raw messages too.
