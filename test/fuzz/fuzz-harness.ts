@@ -1,19 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { collectionsModule } from '../../src/collections/collections-module.js';
-import { loadConfig } from '../../src/config/config.js';
 import { emailReplyModule } from '../../src/email-reply/email-reply-module.js';
-import { startService, type Service } from '../../src/main.js';
 import { twilioSignature } from '../../src/peers/sms/twilio.js';
-import { createTestDatabase, onPostgres } from '../helpers/test-database.js';
+import { startServiceUnderTest } from '../helpers/service-under-test.js';
+import { onPostgres } from '../helpers/test-database.js';
 import { badBodies, badValue, type FuzzBody } from './bad-requests.js';
 import { exampleFor, type Components, type JsonSchema } from './schema-example.js';
 import {
@@ -165,34 +161,18 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   process.on('uncaughtExceptionMonitor', onUnhandled);
 
   const failuresPer = new Map<string, number>();
-  const cleanups: (() => Promise<void>)[] = [];
-  let database: Record<string, string>;
-  if (onPostgres) {
-    const db = await createTestDatabase();
-    cleanups.push(() => db.dispose(false));
-    database = { DATABASE_URL: db.url! };
-  } else {
-    const dir = mkdtempSync(join(tmpdir(), 'countersign-fuzz-'));
-    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-    database = { DATA_DIR: dir };
-  }
-  const config = loadConfig({
-    ...database,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    JOB_POLL_INTERVAL_MS: '20',
-    API_ADMIN_TOKEN: ADMIN,
-    YOUR_PHONE_NUMBER: '+12025550100',
-    TWILIO_AUTH_TOKEN: TWILIO_TOKEN,
-    PUBLIC_BASE_URL: PUBLIC_BASE,
-    COUNTERSIGN_ROLE: role,
-  });
-  const service: Service = await startService(config, {
-    logger: pino({ level: 'error' }, errorSink),
+  const sut = await startServiceUnderTest({
+    env: {
+      API_ADMIN_TOKEN: ADMIN,
+      YOUR_PHONE_NUMBER: '+12025550100',
+      TWILIO_AUTH_TOKEN: TWILIO_TOKEN,
+      PUBLIC_BASE_URL: PUBLIC_BASE,
+      COUNTERSIGN_ROLE: role,
+    },
     modules: [collectionsModule(), emailReplyModule()],
-    announce: () => {},
+    logger: pino({ level: 'error' }, errorSink),
   });
-  cleanups.push(() => service.stop());
+  const { service } = sut;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   const port = service.port!;
   const db = service.database.db;
@@ -711,7 +691,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     }
   } finally {
     agent.destroy();
-    for (const cleanup of cleanups.reverse()) await cleanup();
+    await sut.stop();
     process.off('unhandledRejection', onUnhandled);
     process.off('uncaughtExceptionMonitor', onUnhandled);
   }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config.js';
+import type { Logger } from 'pino';
 import type { Clock } from '../../src/core/runtime.js';
 import { startService, type ModuleFactory, type Service } from '../../src/main.js';
 import { testLogger } from './silent-logger.js';
@@ -29,6 +30,8 @@ export async function startServiceUnderTest(options: {
   env: Record<string, string>;
   modules?: readonly ModuleFactory[];
   clock?: Clock;
+  /** Where the service logs (silent by default). */
+  logger?: Logger;
 }): Promise<ServiceUnderTest> {
   const cleanups: (() => Promise<void>)[] = [];
   let database: Record<string, string>;
@@ -50,7 +53,7 @@ export async function startServiceUnderTest(options: {
     ...options.env,
   });
   const service = await startService(config, {
-    logger: testLogger,
+    logger: options.logger ?? testLogger,
     modules: options.modules ?? [],
     announce: () => {},
     ...(options.clock ? { clock: options.clock } : {}),

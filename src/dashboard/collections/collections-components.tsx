@@ -127,3 +127,35 @@ export function formString(body: Record<string, unknown>, name: string): string 
 
 /** Browsers send textarea newlines as CRLF; the tenant gets LF like every other reply. */
 export const normalizeNewlines = (text: string) => text.replace(/\r\n?/g, '\n');
+
+/**
+ * One labelled select of a GET filter form: an optional "any" choice (empty value), then the
+ * values, the current one selected. `show` words a value for people (identity by default).
+ */
+export function FilterSelect(props: {
+  id: string;
+  name: string;
+  label: string;
+  values: readonly string[];
+  selected: string | undefined;
+  any?: string;
+  show?: (value: string) => string;
+}) {
+  const show = props.show ?? ((v: string) => v);
+  return (
+    <div class="cs-field">
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} name={props.name}>
+        {props.any !== undefined ? <option value="">{props.any}</option> : null}
+        {props.values.map((v) => (
+          <option value={v} selected={v === props.selected}>
+            {show(v)}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+/** snake_case codes as words: "awaiting_approval" → "awaiting approval". */
+export const words = (code: string) => code.replace(/_/g, ' ');

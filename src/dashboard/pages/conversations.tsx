@@ -5,6 +5,8 @@ import type { Workflow } from '../../core/workflow/workflow-store.js';
 import type { PageRegistrar } from '../dashboard-env.js';
 import { registerCollectionsAssets } from '../collections/collections-assets.js';
 import {
+  FilterSelect,
+  words,
   Badge,
   centsToDollars,
   CollectionsPage,
@@ -57,17 +59,15 @@ export const registerConversationsPages: PageRegistrar = (app, { core }) => {
             <label for="conv-q">Conversation, tenant or phone</label>
             <input id="conv-q" name="q" type="search" value={q} maxlength={200} />
           </div>
-          <div class="cs-field">
-            <label for="conv-state">State</label>
-            <select id="conv-state" name="state">
-              <option value="">any</option>
-              {CONVERSATION_STATES.map((s) => (
-                <option value={s} selected={s === state}>
-                  {s.replace(/_/g, ' ')}
-                </option>
-              ))}
-            </select>
-          </div>
+          <FilterSelect
+            id="conv-state"
+            name="state"
+            label="State"
+            values={CONVERSATION_STATES}
+            selected={state}
+            any="any"
+            show={words}
+          />
           <button type="submit" class="cs-primary">
             Filter
           </button>

@@ -8,6 +8,8 @@ import type { DashboardEnv, PageRegistrar } from '../dashboard-env.js';
 import { CsrfField } from '../layout.js';
 import { registerCollectionsAssets } from '../collections/collections-assets.js';
 import {
+  FilterSelect,
+  words,
   Badge,
   canDecide,
   CollectionsPage,
@@ -188,49 +190,38 @@ async function listPage(
     <CollectionsPage title="Escalations" active="escalations" c={c}>
       {notice}
       <form method="get" action="/dashboard/escalations" class="cs-filters" role="search">
-        <div class="cs-field">
-          <label for="f-status">Status</label>
-          <select id="f-status" name="status">
-            {(['open', 'resolved', 'any'] as const).map((s) => (
-              <option value={s} selected={s === filter.statusParam}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="cs-field">
-          <label for="f-severity">Severity</label>
-          <select id="f-severity" name="severity">
-            <option value="">any</option>
-            {SEVERITIES.map((s) => (
-              <option value={s} selected={s === filter.severity}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="cs-field">
-          <label for="f-type">Type</label>
-          <select id="f-type" name="type">
-            <option value="">any</option>
-            {[...new Set([...facets.types, ...(filter.type ? [filter.type] : [])])].map((t) => (
-              <option value={t} selected={t === filter.type}>
-                {t.replace(/_/g, ' ')}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="cs-field">
-          <label for="f-assignee">Assigned to</label>
-          <select id="f-assignee" name="assignee">
-            <option value="">anyone</option>
-            {[...new Set([...assignees, ...(filter.assignee ? [filter.assignee] : [])])].map((a) => (
-              <option value={a} selected={a === filter.assignee}>
-                {a}
-              </option>
-            ))}
-          </select>
-        </div>
+        <FilterSelect
+          id="f-status"
+          name="status"
+          label="Status"
+          values={['open', 'resolved', 'any']}
+          selected={filter.statusParam}
+        />
+        <FilterSelect
+          id="f-severity"
+          name="severity"
+          label="Severity"
+          values={SEVERITIES}
+          selected={filter.severity}
+          any="any"
+        />
+        <FilterSelect
+          id="f-type"
+          name="type"
+          label="Type"
+          values={[...new Set([...facets.types, ...(filter.type ? [filter.type] : [])])]}
+          selected={filter.type}
+          any="any"
+          show={words}
+        />
+        <FilterSelect
+          id="f-assignee"
+          name="assignee"
+          label="Assigned to"
+          values={[...new Set([...assignees, ...(filter.assignee ? [filter.assignee] : [])])]}
+          selected={filter.assignee}
+          any="anyone"
+        />
         {filter.conversation ? <input type="hidden" name="conversation" value={filter.conversation} /> : null}
         <button type="submit" class="cs-primary">
           Filter

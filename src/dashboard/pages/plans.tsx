@@ -21,6 +21,8 @@ import {
 import type { PageRegistrar } from '../dashboard-env.js';
 import { registerCollectionsAssets } from '../collections/collections-assets.js';
 import {
+  FilterSelect,
+  words,
   Badge,
   centsToDollars,
   CollectionsPage,
@@ -73,17 +75,15 @@ export const registerPlansPages: PageRegistrar = (app, { core }) => {
     return c.html(
       <CollectionsPage title="Payment plans" active="plans" c={c}>
         <form method="get" action="/dashboard/plans" class="cs-filters" role="search">
-          <div class="cs-field">
-            <label for="plan-status">Status</label>
-            <select id="plan-status" name="status">
-              <option value="">any</option>
-              {PLAN_STATUSES.map((s) => (
-                <option value={s} selected={s === status}>
-                  {s.replace(/_/g, ' ')}
-                </option>
-              ))}
-            </select>
-          </div>
+          <FilterSelect
+            id="plan-status"
+            name="status"
+            label="Status"
+            values={PLAN_STATUSES}
+            selected={status}
+            any="any"
+            show={words}
+          />
           <button type="submit" class="cs-primary">
             Filter
           </button>
