@@ -239,7 +239,8 @@ describe.skipIf(!chromiumAvailable)(suiteName('dashboard in the browser: collect
     await expect(page.locator(`#closed-${id}`).innerText()).resolves.toContain(
       'Obsolete: the tenant texted again',
     );
-    await expect(page.locator('#queue-alert').innerText()).resolves.toContain('has left the queue');
+    // The alert is written after htmx settles the swap (a moment after #closed- appears): wait for it.
+    await page.locator('#queue-alert', { hasText: 'has left the queue' }).waitFor(WAIT);
 
     // A decision sent from the stale copy of the page is refused with the reason.
     const fields = JSON.stringify({ _csrf: token, action: 'approve', approved_text: 'x' });
