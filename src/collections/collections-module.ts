@@ -144,6 +144,7 @@ export function collectionsModule(): ModuleFactory {
         retryBaseDelayMs: core.config.jobs.retryBaseDelayMs,
         retryMaxDelayMs: core.config.jobs.retryMaxDelayMs,
         notTenants: core.config.emailReply.ownerPhone ? [core.config.emailReply.ownerPhone] : [],
+        draftConcurrency: core.config.peers.ai.maxConcurrency,
       },
       clock: core.clock,
       workflows: core.workflows,

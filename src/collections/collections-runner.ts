@@ -78,6 +78,12 @@ export type CollectionsSettings = {
   retryMaxDelayMs: number;
   /** Numbers that are never tenants (the mailbox owner of the email workflow). */
   notTenants: readonly string[];
+  /**
+   * Drafts one worker runs at once. A draft keeps its job slot while it waits on the AI, so this
+   * follows the AI's concurrency limit, not JOB_CONCURRENCY: with a 1 s AI, drafts per second ≈
+   * this number (docs/performance.md). Default: JOB_CONCURRENCY.
+   */
+  draftConcurrency?: number;
 };
 
 export type CollectionsDeps = {
@@ -351,6 +357,7 @@ export function createCollectionsRunner(deps: CollectionsDeps) {
 
   const draftJob: JobHandler = {
     kind: DRAFT_JOB,
+    ...(settings.draftConcurrency ? { concurrency: settings.draftConcurrency } : {}),
     async run(ctx) {
       const workflowId = ctx.job.workflowId;
       const workflow = workflowId ? await deps.workflows.get(ctx.db, workflowId) : undefined;

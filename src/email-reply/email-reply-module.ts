@@ -116,6 +116,7 @@ export function emailReplyModule(): ModuleFactory {
         allow: settings.allow,
         deny: settings.deny,
         publicBaseUrl: core.config.publicBaseUrl,
+        draftConcurrency: core.config.peers.ai.maxConcurrency,
       },
       clock: core.clock,
       workflows: core.workflows,

@@ -78,6 +78,8 @@ export type EmailReplySettings = {
   deny: readonly string[];
   /** PUBLIC_BASE_URL: where a draft too long for a text is linked (/drafts/{token}). */
   publicBaseUrl?: string | undefined;
+  /** Drafts one worker runs at once: the AI's concurrency limit (see CollectionsSettings). */
+  draftConcurrency?: number;
 };
 
 export type EmailReplyDeps = {
@@ -397,6 +399,7 @@ export function createEmailReplyRunner(deps: EmailReplyDeps) {
   /** The AI call of a draft, between transactions; its answer is applied as an event. */
   const draftJob: JobHandler = {
     kind: DRAFT_JOB,
+    ...(settings.draftConcurrency ? { concurrency: settings.draftConcurrency } : {}),
     async run(ctx) {
       const { workflowId, draftVersion } = ctx.job.payload as { workflowId: string; draftVersion: number };
       const workflow = await deps.workflows.get(ctx.db, workflowId);

@@ -39,6 +39,7 @@ export class FakeHttpServer {
   private baseUrl = '';
   /** Added to every answer (a slow peer), after any fault's own delay. */
   latencyMs = 0;
+  private held: (() => void)[] | undefined;
 
   constructor(private readonly handler: FakeHandler) {}
 
@@ -55,6 +56,7 @@ export class FakeHttpServer {
   }
 
   async stop(): Promise<void> {
+    this.release();
     for (const res of this.open) res.destroy();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
@@ -73,6 +75,23 @@ export class FakeHttpServer {
   heal(): void {
     this.persistentFault = undefined;
     this.faults.length = 0;
+  }
+
+  /** From now on, answers wait until `release()`: a test can count the calls in flight at once. */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Requests received and not answered because of `hold()`. */
+  get waiting(): number {
+    return this.held?.length ?? 0;
+  }
+
+  /** Answers every held request and stops holding. */
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const answer of held) answer();
   }
 
   requestsTo(path: string): RecordedRequest[] {
@@ -131,6 +150,8 @@ export class FakeHttpServer {
         return;
       }
     }
+    const held = this.held;
+    if (held) await new Promise<void>((resolve) => held.push(resolve));
     if (this.latencyMs > 0) await sleep(this.latencyMs);
     let reply: FakeReply;
     try {

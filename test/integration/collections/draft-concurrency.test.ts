@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectionsModule } from '../../../src/collections/collections-module.js';
+import { ManualClock } from '../../../src/core/runtime.js';
+import { OpenAiFake } from '../../fakes/openai-fake.js';
+import {
+  eventually,
+  startServiceUnderTest,
+  type ServiceUnderTest,
+} from '../../helpers/service-under-test.js';
+import { databaseKind } from '../../helpers/test-database.js';
+
+/**
+ * Waiting on the AI must not serialize the pipeline (docs/performance.md). A draft keeps its job
+ * slot while the AI thinks, so the drafts in flight follow AI_MAX_CONCURRENCY, not
+ * JOB_CONCURRENCY: here 2 job slots per kind and an AI limit of 5. The OpenAI fake holds every
+ * answer, so the calls it is holding are exactly the drafts waiting at once; with the drafts
+ * bound to JOB_CONCURRENCY it would see 2. A sixth tenant's draft waits for a free slot, so the
+ * AI limit still bounds what reaches the provider.
+ */
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const JOB_SLOTS = 2;
+const AI_LIMIT = 5;
+
+describe(`drafts in flight follow the AI limit (${databaseKind})`, () => {
+  let sut: ServiceUnderTest;
+  const clock = new ManualClock('2025-01-15T15:30:00Z');
+  const openai = new OpenAiFake();
+
+  beforeAll(async () => {
+    await openai.start();
+    sut = await startServiceUnderTest({
+      env: {
+        AI_PROVIDER: 'openai',
+        OPENAI_API_KEY: 'sk-test-key',
+        OPENAI_BASE_URL: openai.baseUrl,
+        JOB_CONCURRENCY: String(JOB_SLOTS),
+        AI_MAX_CONCURRENCY: String(AI_LIMIT),
+        CIRCUIT_BREAKER_THRESHOLD: '100',
+      },
+      modules: [collectionsModule()],
+      clock,
+    });
+  });
+  afterAll(async () => {
+    openai.server.release();
+    await sut?.stop();
+    await openai.stop();
+  });
+
+  const call = async (method: string, path: string, body?: unknown) =>
+    (await sut.call(method, path, body)) as { status: number; body: Json };
+
+  async function tenantTexts(n: number): Promise<string> {
+    const id = `slot_tenant_${n}`;
+    const phone = `+1212555${String(7000 + n)}`;
+    const put = await call('PUT', `/ledger/tenants/${id}`, {
+      name: `Tenant ${n}`,
+      phone,
+      amount_owed: 600,
+      timezone: 'America/New_York',
+      due_date: '2025-01-03',
+    });
+    expect(put.status, JSON.stringify(put.body)).toBeLessThan(300);
+    const res = await call('POST', '/orchestrate/sms-received', {
+      tenant_id: id,
+      phone_number: phone,
+      content: 'What is my balance?',
+      conversation_id: `conv_${id}`,
+      timestamp: clock.now().toISOString(),
+      direction: 'inbound',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    return `conv_${id}`;
+  }
+
+  const aiCalls = () => openai.server.requestsTo('/v1/chat/completions').length;
+
+  it('runs as many drafts at once as the AI allows, more than JOB_CONCURRENCY, and no more', async () => {
+    openai.server.hold();
+    const conversations: string[] = [];
+    for (let n = 1; n <= AI_LIMIT + 1; n += 1) conversations.push(await tenantTexts(n));
+    // Past the coalescing window: every turn's draft job is due.
+    clock.advance(3_001);
+
+    await eventually(
+      () => openai.server.waiting,
+      (w) => w === AI_LIMIT,
+      `${AI_LIMIT} AI calls held at once`,
+    );
+    expect(AI_LIMIT).toBeGreaterThan(JOB_SLOTS);
+    // The sixth draft has no slot while five wait on the AI: nothing more reaches the provider.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(openai.server.waiting).toBe(AI_LIMIT);
+    expect(aiCalls()).toBe(AI_LIMIT);
+
+    openai.server.release();
+    for (const conversation of conversations) {
+      await eventually(
+        async () => (await call('GET', `/orchestrate/workflow/${conversation}/status`)).body,
+        (s) => s.metadata?.decision != null,
+        `the decision of ${conversation}`,
+      );
+    }
+    expect(aiCalls()).toBe(AI_LIMIT + 1);
+  });
+});
