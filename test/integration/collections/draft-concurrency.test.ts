@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectionsModule } from '../../../src/collections/collections-module.js';
+import { emailReplyModule } from '../../../src/email-reply/email-reply-module.js';
 import { ManualClock } from '../../../src/core/runtime.js';
 import { OpenAiFake } from '../../fakes/openai-fake.js';
 import {
@@ -15,7 +16,8 @@ import { databaseKind } from '../../helpers/test-database.js';
  * JOB_CONCURRENCY: here 2 job slots per kind and an AI limit of 5. The OpenAI fake holds every
  * answer, so the calls it is holding are exactly the drafts waiting at once; with the drafts
  * bound to JOB_CONCURRENCY it would see 2. A sixth tenant's draft waits for a free slot, so the
- * AI limit still bounds what reaches the provider.
+ * AI limit still bounds what reaches the provider. The email workflow's draft job follows the
+ * same limit.
  */
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -104,5 +106,64 @@ describe(`drafts in flight follow the AI limit (${databaseKind})`, () => {
       );
     }
     expect(aiCalls()).toBe(AI_LIMIT + 1);
+  });
+});
+
+describe(`email drafts in flight follow the AI limit (${databaseKind})`, () => {
+  let sut: ServiceUnderTest;
+  const openai = new OpenAiFake();
+  const EMAILS = 3;
+
+  beforeAll(async () => {
+    await openai.start();
+    sut = await startServiceUnderTest({
+      env: {
+        YOUR_PHONE_NUMBER: '+12025550123',
+        EMAIL_ADDRESS: 'owner@example.com',
+        AI_PROVIDER: 'openai',
+        OPENAI_API_KEY: 'sk-test-key',
+        OPENAI_BASE_URL: openai.baseUrl,
+        JOB_CONCURRENCY: '1',
+        AI_MAX_CONCURRENCY: String(EMAILS),
+        CIRCUIT_BREAKER_THRESHOLD: '100',
+      },
+      modules: [emailReplyModule()],
+    });
+  });
+  afterAll(async () => {
+    openai.server.release();
+    await sut?.stop();
+    await openai.stop();
+  });
+
+  it('drafts several emails at once with one job slot', async () => {
+    openai.server.hold();
+    const ids: string[] = [];
+    for (let n = 1; n <= EMAILS; n += 1) {
+      const id = `slots-${n}-${Date.now()}@example.net`;
+      ids.push(id);
+      const res = (await sut.call('POST', '/emails', {
+        message_id: `<${id}>`,
+        from: `sender${n}@example.net`,
+        to: ['owner@example.com'],
+        subject: `Question ${n}`,
+        text: 'Can we meet on Tuesday?',
+        received_at: new Date().toISOString(),
+      })) as { status: number; body: Json };
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+    }
+    await eventually(
+      () => openai.server.waiting,
+      (w) => w === EMAILS,
+      `${EMAILS} AI calls held at once`,
+    );
+    openai.server.release();
+    for (const id of ids) {
+      await eventually(
+        async () => ((await sut.call('GET', `/workflow/${encodeURIComponent(id)}`)) as { body: Json }).body,
+        (w) => w.draft_version >= 1,
+        `the draft of ${id}`,
+      );
+    }
   });
 });
