@@ -1,8 +1,8 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { asc, eq, getTableColumns } from 'drizzle-orm';
 import type { Executor } from '../db/database.js';
-import { inTransaction } from '../db/transaction.js';
+import { columnList, fixedStatement, rowReader } from '../db/fixed-statement.js';
 import { auditLog, jobs, workflows } from '../db/schema.js';
-import { jobRows, type JobSpec } from '../jobs/job-queue.js';
+import { jobRows, jobRowsJson, type JobSpec } from '../jobs/job-queue.js';
 import { currentCorrelationId } from '../runtime.js';
 import { StaleVersionError, WorkflowNotFoundError } from './errors.js';
 
@@ -115,40 +115,75 @@ export async function createWorkflow(executor: Executor, input: CreateWorkflow):
   return row as Workflow;
 }
 
-export function transition(executor: Executor, input: Transition): Promise<Workflow> {
-  return inTransaction(executor, async (tx) => {
-    // One statement: in an UPDATE, "state" on the right-hand side is the row's old value.
-    const [updated] = await tx
-      .update(workflows)
-      .set({
-        state: input.to,
-        previousState: sql`${workflows.state}`,
-        ...(input.data === undefined ? {} : { data: input.data }),
-        version: input.expectedVersion + 1,
-        updatedAt: input.now,
-      })
-      .where(and(eq(workflows.id, input.workflowId), eq(workflows.version, input.expectedVersion)))
-      .returning();
-    if (!updated) {
-      const exists = await getWorkflow(tx, input.workflowId);
-      if (!exists) throw new WorkflowNotFoundError(input.workflowId);
-      throw new StaleVersionError(input.workflowId, input.expectedVersion);
-    }
-    // The audit row and the follow-up jobs in one more statement.
-    const audit = auditRow(input.workflowId, updated.previousState, input.to, input.audit, input.now);
-    const specs = followUps(input.jobs, input.workflowId, updated.version);
-    if (specs.length === 0) {
-      await tx.insert(auditLog).values(audit);
-    } else {
-      const audited = tx.$with('audited').as(tx.insert(auditLog).values(audit));
-      await tx.with(audited).insert(jobs).values(jobRows(specs, input.now)).onConflictDoNothing();
-    }
-    return updated;
-  });
+const workflowColumns = getTableColumns(workflows);
+const readWorkflow = rowReader<Workflow>(workflowColumns);
+
+const selectWorkflow = fixedStatement(
+  'countersign_workflow_get',
+  `select ${columnList(workflowColumns)} from "workflows" where "id" = $1`,
+  readWorkflow,
+);
+
+/*
+ * A transition is one statement: the versioned UPDATE, its audit row and its follow-up jobs. The
+ * audit row and the jobs are inserted from the updated row, so a stale version (no row updated)
+ * writes nothing, as before, and the statement is atomic on its own (no BEGIN/COMMIT needed when
+ * the caller has no transaction). In an UPDATE, "state" on the right-hand side is the row's old
+ * value. $4 null keeps the data. The jobs come as one JSON array (jobRowsJson), so the text is the
+ * same whatever their number; only the partial unique index on singleton_key can conflict.
+ */
+const transitionStatement = fixedStatement(
+  'countersign_workflow_transition',
+  `with updated as (
+     update "workflows"
+        set "state" = $3, "previous_state" = "state", "data" = coalesce($4::jsonb, "data"),
+            "version" = "version" + 1, "updated_at" = $5::timestamptz
+      where "id" = $1::uuid and "version" = $2::integer
+     returning ${columnList(workflowColumns)}
+   ), audited as (
+     insert into "audit_log" ("workflow_id", "from_state", "to_state", "reason", "actor", "correlation_id", "details", "at")
+     select "id", "previous_state", "state", $6, $7, $8, $9::jsonb, $5::timestamptz from updated
+   ), queued as (
+     insert into "jobs" ("kind", "payload", "state", "run_at", "max_attempts", "singleton_key",
+                         "workflow_id", "workflow_version", "correlation_id", "created_at", "updated_at")
+     select j.kind, j.payload, 'queued', j.run_at, j.max_attempts, j.singleton_key,
+            j.workflow_id, j.workflow_version, j.correlation_id, $5::timestamptz, $5::timestamptz
+       from updated
+      cross join jsonb_to_recordset($10::jsonb) as j(kind text, payload jsonb, run_at timestamptz,
+            max_attempts integer, singleton_key text, workflow_id uuid, workflow_version integer,
+            correlation_id text)
+     on conflict do nothing
+   )
+   select ${columnList(workflowColumns)} from updated`,
+  readWorkflow,
+);
+
+export async function transition(executor: Executor, input: Transition): Promise<Workflow> {
+  const { audit } = input;
+  // Bound jobs are bound to the version this change produces.
+  const specs = followUps(input.jobs, input.workflowId, input.expectedVersion + 1);
+  const [updated] = await transitionStatement(executor, [
+    input.workflowId,
+    input.expectedVersion,
+    input.to,
+    input.data === undefined ? null : JSON.stringify(input.data),
+    input.now.toISOString(),
+    audit.reason,
+    audit.actor,
+    audit.correlationId ?? currentCorrelationId() ?? null,
+    JSON.stringify(audit.details ?? {}),
+    jobRowsJson(jobRows(specs, input.now)),
+  ]);
+  if (!updated) {
+    const exists = await getWorkflow(executor, input.workflowId);
+    if (!exists) throw new WorkflowNotFoundError(input.workflowId);
+    throw new StaleVersionError(input.workflowId, input.expectedVersion);
+  }
+  return updated;
 }
 
 export async function getWorkflow(executor: Executor, id: string): Promise<Workflow | undefined> {
-  const [row] = await executor.select().from(workflows).where(eq(workflows.id, id));
+  const [row] = await selectWorkflow(executor, [id]);
   return row;
 }
 

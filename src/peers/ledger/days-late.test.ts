@@ -81,4 +81,20 @@ describe('days late', () => {
   ])('date %j valid: %s', (value, valid) => {
     expect(isIsoDate(value)).toBe(valid);
   });
+
+  it('gives the same dates after its formatter cache has been flooded (differently-cased and made-up zones)', () => {
+    // Intl accepts any casing of a zone name, so there are far more valid names than zones.
+    const casings = Array.from({ length: 600 }, (_, n) =>
+      [...'america/new_york'].map((c, i) => ((n >> i) & 1 ? c.toUpperCase() : c)).join(''),
+    );
+    const at = new Date('2025-01-15T03:00:00Z');
+    for (const zone of casings) {
+      expect(isValidTimeZone(zone)).toBe(true);
+      expect(localDate(at, zone)).toBe('2025-01-14');
+    }
+    for (let n = 0; n < 600; n += 1) expect(isValidTimeZone(`Nowhere/Zone_${n}`)).toBe(false);
+    expect(() => localDate(at, 'Nowhere/Zone_1')).toThrow(RangeError);
+    expect(localDate(at, 'Asia/Tokyo')).toBe('2025-01-15');
+    expect(localDate(at, 'America/New_York')).toBe('2025-01-14');
+  });
 });

@@ -8,11 +8,35 @@
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DAY_MS = 86_400_000;
 
+/*
+ * One formatter per timezone, built on first use: building an Intl.DateTimeFormat costs far more
+ * than formatting with one (it was 3.4 % of the service's CPU, docs/performance.md). Only zones
+ * Intl accepts are kept, and at most MAX_FORMATTERS of them (the oldest goes first), so a flood of
+ * made-up or differently-cased zone names cannot grow the cache without limit.
+ */
+const MAX_FORMATTERS = 256;
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The YYYY-MM-DD formatter for `timeZone`; throws RangeError for a zone Intl does not know. */
+function dateFormatter(timeZone: string): Intl.DateTimeFormat {
+  const cached = formatters.get(timeZone);
+  if (cached) return cached;
+  const formatter = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  });
+  if (formatters.size >= MAX_FORMATTERS) formatters.delete(formatters.keys().next().value as string);
+  formatters.set(timeZone, formatter);
+  return formatter;
+}
+
 /** True for an IANA zone name Intl knows (America/New_York, UTC); false for offsets like "+02:00". */
 export function isValidTimeZone(zone: string): boolean {
   if (zone.trim() === '' || /^[+-]/.test(zone)) return false;
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    dateFormatter(zone);
     return true;
   } catch {
     return false;
@@ -30,12 +54,7 @@ export function isIsoDate(value: string): boolean {
 
 /** The calendar date (YYYY-MM-DD) at `now` in `timeZone`. */
 export function localDate(now: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).formatToParts(now);
+  const parts = dateFormatter(timeZone).formatToParts(now);
   const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   return `${part('year')}-${part('month')}-${part('day')}`;
 }

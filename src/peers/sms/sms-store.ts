@@ -1,5 +1,6 @@
 import { and, desc, eq, lt, ne, or, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../core/db/database.js';
+import { fixedStatement } from '../../core/db/fixed-statement.js';
 import { smsContacts, smsMessages } from '../../core/db/peer-tables.js';
 import { inTransaction } from '../../core/db/transaction.js';
 import { countSegments } from './segments.js';
@@ -71,12 +72,16 @@ export function optOutKeyword(
 // ---------------------------------------------------------------------------------------------
 // Contacts.
 
+// Read several times a turn (inbound, decision, send): a fixed statement, not a built query.
+const selectOptedOut = fixedStatement(
+  'countersign_sms_opted_out',
+  'select "opted_out" from "sms_contacts" where "phone" = $1',
+  (row) => row[0] === true,
+);
+
 export async function isOptedOut(executor: Executor, phone: string): Promise<boolean> {
-  const [row] = await executor
-    .select({ optedOut: smsContacts.optedOut })
-    .from(smsContacts)
-    .where(eq(smsContacts.phone, phone));
-  return row?.optedOut ?? false;
+  const [optedOut] = await selectOptedOut(executor, [phone]);
+  return optedOut ?? false;
 }
 
 export async function setOptOut(

@@ -5,9 +5,13 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { jobs, workflows } from '../../../src/core/db/schema.js';
 import {
   claimJobs,
+  claimJobsOfKinds,
   completeJob,
   enqueueJobs,
+  failJob,
   LeaseLostError,
+  retryJob,
+  skipJob,
   type Job,
 } from '../../../src/core/jobs/job-queue.js';
 import type { JobHandler } from '../../../src/core/jobs/job-worker.js';
@@ -353,5 +357,85 @@ describe(`durable jobs (${databaseKind})`, () => {
     expect(ran).toBe(false);
     expect((await jobsOfKind())[0]?.state).toBe('skipped');
     expect(await db().select().from(workflows).where(eq(workflows.kind, kind))).toHaveLength(0);
+  });
+
+  it("a claim returns each job row as stored, leased, with its workflow's current version; finishing keeps or sets last_error", async () => {
+    const wf = await createWorkflow(db(), {
+      id: randomUUID(),
+      kind,
+      subjectKey: 'claim-shape',
+      state: 'a',
+      audit: { reason: 'r', actor: 'a' },
+      now: clock.now(),
+    });
+    await transition(db(), {
+      workflowId: wf.id,
+      expectedVersion: 1,
+      to: 'b',
+      audit: { reason: 'r', actor: 'a' },
+      now: clock.now(),
+    });
+    const other = `${kind}.other`;
+    await enqueueJobs(
+      db(),
+      [
+        { kind, payload: { n: 1 }, workflow: { id: wf.id, version: 1 }, maxAttempts: 4 },
+        { kind, payload: { n: 2 } },
+        { kind, payload: { n: 3 }, workflow: { id: randomUUID(), version: 1 } },
+        { kind: other, payload: { n: 4 } },
+      ],
+      clock.now(),
+      'corr-claim',
+    );
+    const claimed = await claimJobsOfKinds(db(), {
+      limits: [
+        { kind, limit: 2 },
+        { kind: other, limit: 0 },
+      ],
+      owner: 'w1',
+      now: clock.now(),
+      leaseMs: 30_000,
+    });
+    // The two oldest of the kind; a claim's rows come back in no particular order.
+    claimed.sort((a, b) => a.id - b.id);
+    expect(claimed.map((j) => j.payload)).toEqual([{ n: 1 }, { n: 2 }]);
+    const stored = await jobsOfKind();
+    for (const job of claimed) {
+      expect(job).toEqual({
+        ...stored.find((row) => row.id === job.id),
+        currentWorkflowVersion: job.workflowId === null ? null : 2,
+      });
+      expect(job).toMatchObject({
+        state: 'running',
+        attempts: 1,
+        leaseOwner: 'w1',
+        leaseExpiresAt: new Date(clock.now().getTime() + 30_000),
+        correlationId: 'corr-claim',
+      });
+      expect(job.leaseToken).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    const [third] = await claimJobs(db(), { kind, limit: 5, owner: 'w2', now: clock.now(), leaseMs: 30_000 });
+    expect(third).toMatchObject({ payload: { n: 3 }, currentWorkflowVersion: null });
+    expect((await jobsOfKind(other))[0]?.state).toBe('queued');
+
+    const [first, second] = claimed as [(typeof claimed)[0], (typeof claimed)[0]];
+    await retryJob(db(), first, clock.now(), clock.now(), 'flaky');
+    const [again] = await claimJobs(db(), { kind, limit: 1, owner: 'w1', now: clock.now(), leaseMs: 30_000 });
+    await completeJob(db(), again!, clock.now());
+    await skipJob(db(), second, clock.now(), 'moved on');
+    await failJob(db(), third!, clock.now(), 'broken');
+    await expect(completeJob(db(), again!, clock.now())).rejects.toBeInstanceOf(LeaseLostError);
+    const byPayload = new Map((await jobsOfKind()).map((j) => [(j.payload as { n: number }).n, j]));
+    expect(byPayload.get(1)).toMatchObject({
+      state: 'done',
+      lastError: 'flaky',
+      attempts: 2,
+      leaseToken: null,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      finishedAt: clock.now(),
+    });
+    expect(byPayload.get(2)).toMatchObject({ state: 'skipped', lastError: 'moved on', leaseToken: null });
+    expect(byPayload.get(3)).toMatchObject({ state: 'failed', lastError: 'broken', leaseToken: null });
   });
 });

@@ -81,6 +81,67 @@ describe(`workflow store (${databaseKind})`, () => {
     expect(timer?.workflowId).toBeNull();
   });
 
+  it('a transition without data keeps it, and writes every field of its audit row and jobs', async () => {
+    const wf = await newWorkflow();
+    const next = await withCorrelationId('corr-ctx', () =>
+      transition(db(), {
+        workflowId: wf.id,
+        expectedVersion: 1,
+        to: 'waiting',
+        audit: { reason: 'no details', actor: 'system' },
+        jobs: [
+          {
+            kind: 'test.fields',
+            payload: { to: '+15551234567', nested: { list: [1, 'two', null] }, text: 'it\'s "quoted" \\ é' },
+            maxAttempts: 3,
+            singletonKey: `fields:${wf.id}`,
+            runAt: new Date('2025-01-16T09:00:00.123Z'),
+            bound: true,
+          },
+          // The same singleton key again: skipped, as a second enqueue would be.
+          { kind: 'test.fields-duplicate', singletonKey: `fields:${wf.id}` },
+        ],
+        now: later,
+      }),
+    );
+    expect(next).toEqual({
+      ...wf,
+      state: 'waiting',
+      previousState: 'received',
+      version: 2,
+      data: { step: 0 },
+      updatedAt: later,
+    });
+    const trail = await getAuditTrail(db(), wf.id);
+    expect(trail[1]).toMatchObject({
+      fromState: 'received',
+      toState: 'waiting',
+      reason: 'no details',
+      actor: 'system',
+      correlationId: 'corr-ctx',
+      details: {},
+      at: later,
+    });
+    const queued = await db()
+      .select()
+      .from(jobs)
+      .where(eq(jobs.singletonKey, `fields:${wf.id}`));
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({
+      kind: 'test.fields',
+      payload: { to: '+15551234567', nested: { list: [1, 'two', null] }, text: 'it\'s "quoted" \\ é' },
+      state: 'queued',
+      runAt: new Date('2025-01-16T09:00:00.123Z'),
+      attempts: 0,
+      maxAttempts: 3,
+      workflowId: wf.id,
+      workflowVersion: 2,
+      correlationId: 'corr-ctx',
+      createdAt: later,
+      updatedAt: later,
+    });
+  });
+
   it('rejects a stale version and writes nothing', async () => {
     const wf = await newWorkflow();
     await transition(db(), {
@@ -149,6 +210,8 @@ describe(`workflow store (${databaseKind})`, () => {
           jobs: [{ kind: 'test.rolled-back' }],
           now,
         });
+        // Read in the same transaction: the change is there before it commits.
+        expect(await getWorkflow(tx, wf.id)).toMatchObject({ state: 'drafted', version: 2 });
         throw new Error('the send step failed after the transition');
       }),
     ).rejects.toThrow('send step failed');
