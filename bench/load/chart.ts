@@ -1,5 +1,5 @@
 /**
- * A hand-made SVG of the load bench: for each scenario (database × AI latency), throughput
+ * A hand-made SVG of the load bench: for each scenario (database × AI latency × roles), throughput
  * (accepted requests/s and end-to-end workflows/s) and latency (ingest p99 and end-to-end p99 less
  * the injected AI latency) against the offered load. "max" is drawn at the rate it reached.
  */
@@ -11,7 +11,8 @@ type Point = {
   ingestMs: { p99: number };
   e2eLessInjectedMs: { p99: number };
 };
-type Scenario = { database: string; aiLatencyMs: number; points: Point[] };
+/** `roles` is missing from results files written before --roles existed (they ran one `all` process). */
+type Scenario = { database: string; aiLatencyMs: number; roles?: string; points: Point[] };
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
 
@@ -100,7 +101,7 @@ export function renderChart(scenarios: Scenario[]): string {
     const lx = 70 + (i % 2) * 450;
     out.push(`<line x1="${lx}" y1="${ly0}" x2="${lx + 20}" y2="${ly0}" stroke="${color}" stroke-width="2"/>`);
     out.push(
-      `<text x="${lx + 26}" y="${ly0 + 4}">${esc(`${s.database}, AI latency ${s.aiLatencyMs} ms`)}</text>`,
+      `<text x="${lx + 26}" y="${ly0 + 4}">${esc(`${s.database}, AI latency ${s.aiLatencyMs} ms, roles ${s.roles ?? 'all'}`)}</text>`,
     );
   });
   out.push(

@@ -6,6 +6,7 @@
  *
  *   npm run bench                                   # both databases, AI latency 0 and 1000 ms
  *   npm run bench -- --targets postgres --ai-latency 0 --rates 100,300,max --seconds 15
+ *   npm run bench -- --targets postgres --ai-latency 0 --rates 100,300 --roles all,split
  *   npm run bench -- --help
  *
  * One workflow = one collections turn: a tenant's text accepted by POST /orchestrate/sms-received
@@ -34,10 +35,16 @@ import {
   ADMIN_TOKEN,
   createServiceDatabase,
   loadAverage,
-  startService,
+  ROLE_MODES,
+  ROLES_OF,
+  SERVICE_ROLES,
+  startDeployment,
   type DatabaseKind,
+  type Deployment,
+  type RoleMode,
   type ServiceDatabase,
   type ServiceProcess,
+  type ServiceRole,
 } from './service-process.js';
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -50,8 +57,11 @@ const USAGE = `Usage: npm run bench -- [options]
   --max-connections <n>   closed-loop connections at "max" (default 32)
   --drain-seconds <s>     longest wait for the last replies after a point (default 60; also stops after 15 s without one)
   --raw-ms <ms>           length of the raw INSERT+COMMIT measurement (default 3000)
+  --roles <list>          all,split (env BENCH_ROLES; default all): one "serve --role all" process, or
+                          "--role api" (takes the load) and "--role worker" on the same database (PostgreSQL only)
   --env K=V[,K=V]         extra environment for the service (e.g. JOB_CONCURRENCY=64,AI_MAX_CONCURRENCY=256)
-  --cpu-prof              run the service with node --cpu-prof; profiles go to bench/results/profiles/
+  --cpu-prof              run every service process with node --cpu-prof; profiles go to bench/results/profiles/
+  --cpu-prof-role <list>  profile only the processes of these roles (all,api,worker); implies --cpu-prof
   --label <text>          a label kept in the results file
   --chart <file>          only redraw bench/results/load-chart.svg from a results file (e.g. bench/results/latest.json)
 
@@ -67,8 +77,10 @@ type Settings = {
   maxConnections: number;
   drainSeconds: number;
   rawMs: number;
+  roleModes: RoleMode[];
   extraEnv: Record<string, string>;
-  cpuProf: boolean;
+  /** The roles whose processes run under node --cpu-prof; empty: none. */
+  cpuProfRoles: ServiceRole[];
   label: string | undefined;
   chartFrom: string | undefined;
   adminUrl: string;
@@ -85,8 +97,10 @@ function readSettings(): Settings {
       'max-connections': { type: 'string' },
       'drain-seconds': { type: 'string' },
       'raw-ms': { type: 'string' },
+      roles: { type: 'string' },
       env: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
+      'cpu-prof-role': { type: 'string' },
       label: { type: 'string' },
       chart: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -114,6 +128,12 @@ function readSettings(): Settings {
   const env = process.env;
   const targets = list(values.targets ?? env.BENCH_TARGETS ?? 'postgres,pglite');
   for (const t of targets) if (t !== 'postgres' && t !== 'pglite') fail(`unknown target "${t}"`);
+  const roleModes = list(values.roles ?? env.BENCH_ROLES ?? 'all');
+  for (const m of roleModes) if (!(ROLE_MODES as readonly string[]).includes(m)) fail(`unknown roles "${m}"`);
+  const profRoles = values['cpu-prof-role'] === undefined ? undefined : list(values['cpu-prof-role']);
+  for (const r of profRoles ?? []) {
+    if (!(SERVICE_ROLES as readonly string[]).includes(r)) fail(`unknown --cpu-prof-role "${r}"`);
+  }
   const rates = list(values.rates ?? env.BENCH_RATES ?? '50,100,200,300,500,max').map((r) =>
     r === 'max' ? ('max' as const) : num('--rates', r, 0, 1),
   );
@@ -134,8 +154,9 @@ function readSettings(): Settings {
     maxConnections: num('--max-connections', values['max-connections'], 32, 1),
     drainSeconds: num('--drain-seconds', values['drain-seconds'], 60, 1),
     rawMs: num('--raw-ms', values['raw-ms'], 3000, 100),
+    roleModes: roleModes as RoleMode[],
     extraEnv,
-    cpuProf: values['cpu-prof'] ?? false,
+    cpuProfRoles: (profRoles ?? (values['cpu-prof'] ? SERVICE_ROLES : [])) as ServiceRole[],
     label: values.label ?? env.BENCH_LABEL,
     chartFrom: values.chart,
     adminUrl: env.BENCH_DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/test',
@@ -175,6 +196,14 @@ async function seedTenants(service: ServiceProcess, count: number): Promise<void
 // ---------------------------------------------------------------------------------------------
 // Figures
 
+/** One service process's share of a point. */
+type ProcessFigures = {
+  cpuMsPerWorkflow: number | undefined;
+  /** VmRSS at the end of the point, and the highest polled (every 200 ms) during it. */
+  rssMb: number;
+  peakRssMb: number;
+};
+
 type PointResult = {
   offered: number | 'max';
   seconds: number;
@@ -191,28 +220,51 @@ type PointResult = {
   /** The same less the injected AI latency and the coalescing window. */
   e2eLessInjectedMs: { p50: number; p99: number };
   xactCommitPerWorkflow: number | undefined;
+  /** Summed over the service's processes (split: api + worker). */
   serviceCpuMsPerWorkflow: number | undefined;
   postgresCpuMsPerWorkflow: number | undefined;
+  /** The largest process's (split: the larger of api and worker; each is in byRole). */
   rssMb: number | undefined;
   peakRssMb: number | undefined;
+  byRole: Partial<Record<ServiceRole, ProcessFigures>>;
   machineLoad: string;
+  /** Error and fatal lines in the service's logs so far in the scenario (every process). */
   serviceErrors: number;
 };
 
 type ScenarioResult = {
   database: DatabaseKind;
   aiLatencyMs: number;
+  roles: RoleMode;
   serviceEnv: Record<string, string>;
   tenants: number;
   raw: { commitsPerSecond: number; before: number; after: number; loops: number } | undefined;
   points: PointResult[];
+  /** VmHWM at the end of the scenario: the largest process's, and each process's. */
   peakRssMb: number | undefined;
+  peakRssMbByRole: Partial<Record<ServiceRole, number>>;
   loadBefore: string;
   loadAfter: string;
   errorSamples: string[];
 };
 
 const round = (n: number, digits = 1) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n);
+
+/** CPU ms used so far by each process of the deployment. */
+const cpuByRole = (deployment: Deployment) =>
+  new Map(deployment.processes.map((p) => [p.role, p.cpuMs()] as const));
+
+/** The sum over every process, or undefined if one could not be read. */
+function totalCpuMs(cpu: ReadonlyMap<ServiceRole, number | undefined>): number | undefined {
+  let total = 0;
+  for (const ms of cpu.values()) {
+    if (ms === undefined) return undefined;
+    total += ms;
+  }
+  return total;
+}
+
+const largest = (values: Iterable<number>) => Math.max(Number.NEGATIVE_INFINITY, ...values);
 
 async function xactCommit(db: ServiceDatabase): Promise<number | undefined> {
   if (!db.url) return undefined;
@@ -262,7 +314,7 @@ async function runPoint(
   settings: Settings,
   scenario: {
     db: ServiceDatabase;
-    service: ServiceProcess;
+    deployment: Deployment;
     sms: SmsAgentFake;
     ai: OpenAiFake;
     aiLatencyMs: number;
@@ -270,20 +322,24 @@ async function runPoint(
   offered: number | 'max',
   firstTenant: { next: number; count: number },
 ): Promise<PointResult> {
-  const { db, service, sms, ai } = scenario;
+  const { db, deployment, sms, ai } = scenario;
+  const service = deployment.api;
   sms.server.requests.length = 0;
   sms.texts.length = 0;
   ai.server.requests.length = 0;
   const commitsBefore = await xactCommit(db);
-  const cpuBefore = service.cpuMs();
+  const cpuBefore = cpuByRole(deployment);
   const pgCpuBefore = db.url ? postgresBackendCpuMs(db.name) : undefined;
   const base = firstTenant.next;
   const tenantOf = (i: number) => (base + i) % firstTenant.count;
   const run = Date.now();
-  let peakRss = 0;
-  const rssTimer = setInterval(() => {
-    peakRss = Math.max(peakRss, service.memory()?.rssMb ?? 0);
-  }, 200);
+  const peakRss = new Map<ServiceRole, number>();
+  const pollRss = () => {
+    for (const p of deployment.processes) {
+      peakRss.set(p.role, Math.max(peakRss.get(p.role) ?? 0, p.memory()?.rssMb ?? 0));
+    }
+  };
+  const rssTimer = setInterval(pollRss, 200);
   const { samples, seconds } = await drive({
     url: `${service.baseUrl}/orchestrate/sms-received`,
     headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
@@ -323,7 +379,7 @@ async function runPoint(
     await new Promise((r) => setTimeout(r, 100));
   }
   clearInterval(rssTimer);
-  peakRss = Math.max(peakRss, service.memory()?.rssMb ?? 0);
+  pollRss();
 
   // Match each accepted text to the first reply to its phone after it was due.
   const receivedByPhone = new Map<string, number[]>();
@@ -346,7 +402,7 @@ async function runPoint(
   // Let backends report their counters (PostgreSQL flushes them at most once a second).
   await new Promise((r) => setTimeout(r, 1200));
   const commitsAfter = await xactCommit(db);
-  const cpuAfter = service.cpuMs();
+  const cpuAfter = cpuByRole(deployment);
   const pgCpuAfter = db.url ? postgresBackendCpuMs(db.name) : undefined;
   const delivered = e2e.length;
   const firstDue = samples[0]?.dueAt ?? run;
@@ -361,7 +417,15 @@ async function runPoint(
     p99: round(percentile(values, 99)),
     max: round(values.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY)),
   });
-  const errors = service.errorLines().length;
+  const byRole: Partial<Record<ServiceRole, ProcessFigures>> = {};
+  for (const p of deployment.processes) {
+    byRole[p.role] = {
+      cpuMsPerWorkflow: per(cpuBefore.get(p.role), cpuAfter.get(p.role)),
+      rssMb: round(p.memory()?.rssMb ?? NaN),
+      peakRssMb: round(peakRss.get(p.role) ?? NaN),
+    };
+  }
+  const figures = Object.values(byRole);
   return {
     offered,
     seconds: round(seconds, 2),
@@ -379,12 +443,13 @@ async function runPoint(
       p99: round(percentile(e2e, 99) - injected),
     },
     xactCommitPerWorkflow: per(commitsBefore, commitsAfter),
-    serviceCpuMsPerWorkflow: per(cpuBefore, cpuAfter),
+    serviceCpuMsPerWorkflow: per(totalCpuMs(cpuBefore), totalCpuMs(cpuAfter)),
     postgresCpuMsPerWorkflow: per(pgCpuBefore, pgCpuAfter),
-    rssMb: round(service.memory()?.rssMb ?? NaN),
-    peakRssMb: round(peakRss),
+    rssMb: largest(figures.map((f) => f.rssMb)),
+    peakRssMb: largest(figures.map((f) => f.peakRssMb)),
+    byRole,
     machineLoad: loadAverage(),
-    serviceErrors: errors,
+    serviceErrors: deployment.processes.reduce((n, p) => n + p.errorLines().length, 0),
   };
 }
 
@@ -403,10 +468,15 @@ const BASE_ENV: Record<string, string> = {
   LOG_LEVEL: 'info',
 };
 
+/** How a scenario is named in the console and in the skipped list. */
+const scenarioName = (kind: DatabaseKind, aiLatencyMs: number, mode: RoleMode) =>
+  `${kind}, AI ${aiLatencyMs} ms, roles ${mode}`;
+
 async function runScenario(
   settings: Settings,
   kind: DatabaseKind,
   aiLatencyMs: number,
+  mode: RoleMode,
   cli: string,
   root: string,
 ): Promise<ScenarioResult> {
@@ -423,7 +493,14 @@ async function runScenario(
     await c.end();
   }
   const profDir = join(root, 'bench', 'results', 'profiles');
-  let service: ServiceProcess | undefined;
+  // node --cpu-prof writes when the process exits: one temporary folder per profiled role.
+  const profTmp = new Map<ServiceRole, string>();
+  for (const role of ROLES_OF[mode]) {
+    if (settings.cpuProfRoles.includes(role)) {
+      profTmp.set(role, await mkdtemp(join(tmpdir(), `countersign-prof-${role}-`)));
+    }
+  }
+  let deployment: Deployment | undefined;
   try {
     const serviceEnv = {
       ...BASE_ENV,
@@ -431,49 +508,69 @@ async function runScenario(
       SMS_AGENT_URL: sms.url,
       ...settings.extraEnv,
     };
-    const profTmp = settings.cpuProf ? await mkdtemp(join(tmpdir(), 'countersign-prof-')) : undefined;
-    service = await startService({
+    deployment = await startDeployment(mode, {
       cli,
       env: { ...db.env, ...serviceEnv },
-      nodeArgs: profTmp ? ['--cpu-prof', `--cpu-prof-dir=${profTmp}`] : [],
+      nodeArgs: (role) => {
+        const dir = profTmp.get(role);
+        return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+      },
     });
+    const service = deployment.api;
     const perPoint = settings.rates.map((r) => (r === 'max' ? 1500 : r) * settings.seconds);
     const tenants = Math.ceil(Math.max(...perPoint) * 1.2);
     const seedStart = performance.now();
     await seedTenants(service, tenants);
+    const pids = deployment.processes.map((p) => `${p.role} ${p.pid}`).join(', ');
     console.log(
-      `  ${kind}, AI ${aiLatencyMs} ms: service pid ${service.pid}, ${tenants} tenants imported in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`,
+      `  ${scenarioName(kind, aiLatencyMs, mode)}: pid ${pids}, ${tenants} tenants imported in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`,
     );
     const rawBefore = await rawCommitRate(db, settings.rawMs);
     const points: PointResult[] = [];
     const cursor = { next: 0, count: tenants };
-    // Warm-up: JIT, connection pool, caches.
-    await runPoint({ ...settings, seconds: 3 }, { db, service, sms, ai, aiLatencyMs }, 50, cursor);
+    const target = { db, deployment, sms, ai, aiLatencyMs };
+    // Warm-up: JIT, connection pool, caches; and the proof that some process runs the jobs.
+    const warmUp = await runPoint({ ...settings, seconds: 3 }, target, 50, cursor);
+    if (warmUp.delivered === 0) {
+      throw new Error(`no reply to the ${warmUp.accepted} warm-up texts: is the job worker running?`);
+    }
     for (const rate of settings.rates) {
-      const p = await runPoint(settings, { db, service, sms, ai, aiLatencyMs }, rate, cursor);
+      const p = await runPoint(settings, target, rate, cursor);
       points.push(p);
+      const rss = Object.entries(p.byRole)
+        .map(([role, f]) => `${role} ${f.rssMb} (peak ${f.peakRssMb})`)
+        .join(', ');
       console.log(
         `    offered ${String(rate).padStart(4)}/s: accepted ${p.acceptedPerSecond}/s, ingest p50/p99 ${p.ingestMs.p50}/${p.ingestMs.p99} ms, ` +
           `e2e ${p.workflowsPerSecond} wf/s p50/p99 ${p.e2eMs.p50}/${p.e2eMs.p99} ms (${p.undelivered} undelivered), ` +
           `commits/wf ${p.xactCommitPerWorkflow ?? 'n/a'}, CPU/wf ${p.serviceCpuMsPerWorkflow} ms + pg ${p.postgresCpuMsPerWorkflow ?? 'n/a'} ms, ` +
-          `RSS ${p.rssMb} MB (peak ${p.peakRssMb}), load ${p.machineLoad}`,
+          `RSS MB ${rss}, load ${p.machineLoad}`,
       );
     }
     const rawAfter = await rawCommitRate(db, settings.rawMs);
-    const peak = service.memory()?.peakMb;
-    const errorSamples = service.errorLines().slice(0, 5);
-    await service.stop();
-    service = undefined;
-    if (profTmp) {
-      await mkdir(profDir, { recursive: true });
-      for (const f of await readdir(profTmp)) {
-        await copyFile(join(profTmp, f), join(profDir, `${kind}-ai${aiLatencyMs}-${f}`));
-      }
-      await rm(profTmp, { recursive: true, force: true });
+    const peakRssMbByRole: Partial<Record<ServiceRole, number>> = {};
+    for (const p of deployment.processes) {
+      const peak = p.memory()?.peakMb;
+      if (peak !== undefined) peakRssMbByRole[p.role] = round(peak);
     }
+    const errorSamples = deployment.processes
+      .flatMap((p) => p.errorLines().map((line) => `${p.role}: ${line}`))
+      .slice(0, 5);
+    await deployment.stop();
+    deployment = undefined;
+    if (profTmp.size > 0) {
+      await mkdir(profDir, { recursive: true });
+      for (const [role, dir] of profTmp) {
+        for (const f of await readdir(dir)) {
+          await copyFile(join(dir, f), join(profDir, `${kind}-ai${aiLatencyMs}-${role}-${f}`));
+        }
+      }
+    }
+    const peaks = Object.values(peakRssMbByRole);
     return {
       database: kind,
       aiLatencyMs,
+      roles: mode,
       serviceEnv: { ...serviceEnv, OPENAI_BASE_URL: '(fake)', SMS_AGENT_URL: '(fake)' },
       tenants,
       raw: {
@@ -483,13 +580,15 @@ async function runScenario(
         loops: 16,
       },
       points,
-      peakRssMb: peak === undefined ? undefined : round(peak),
+      peakRssMb: peaks.length > 0 ? largest(peaks) : undefined,
+      peakRssMbByRole,
       loadBefore,
       loadAfter: loadAverage(),
       errorSamples,
     };
   } finally {
-    await service?.stop();
+    await deployment?.stop();
+    for (const dir of profTmp.values()) await rm(dir, { recursive: true, force: true });
     await db.dispose();
     await ai.stop();
     await sms.stop();
@@ -508,23 +607,38 @@ async function main(): Promise<void> {
   const cli = join(root, 'dist', 'cli.js');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const uptime = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
+  // dist/ was built from this just before (npm run bench builds first); others may edit src/ meanwhile.
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: root, encoding: 'utf8' }).stdout ?? '';
+  const source = {
+    commit: git('rev-parse', 'HEAD').trim(),
+    uncommittedInSrc: git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean),
+  };
   console.log(
     `load bench: targets ${settings.targets.join(',')}, AI latency ${settings.aiLatencies.join(',')} ms, ` +
-      `rates ${settings.rates.join(',')}, ${settings.seconds} s a point, node ${process.version}, ` +
+      `roles ${settings.roleModes.join(',')}, rates ${settings.rates.join(',')}, ${settings.seconds} s a point, node ${process.version}, ` +
       `${cpus().length}×${cpus()[0]?.model ?? '?'}\n  uptime: ${uptime}`,
   );
   const scenarios: ScenarioResult[] = [];
   const skipped: string[] = [];
   for (const kind of settings.targets) {
     for (const aiLatencyMs of settings.aiLatencies) {
-      try {
-        scenarios.push(await runScenario(settings, kind, aiLatencyMs, cli, root));
-        const s = scenarios.at(-1);
-        if (s) console.log(`  raw INSERT+COMMIT ${s.raw?.commitsPerSecond}/s; peak RSS ${s.peakRssMb} MB`);
-      } catch (error) {
-        const why = error instanceof Error ? error.message : String(error);
-        console.error(`  ${kind}, AI ${aiLatencyMs} ms: FAILED: ${why}`);
-        skipped.push(`${kind}/ai${aiLatencyMs}: ${why.slice(0, 500)}`);
+      for (const mode of settings.roleModes) {
+        const name = scenarioName(kind, aiLatencyMs, mode);
+        if (mode === 'split' && kind !== 'postgres') {
+          console.log(`  ${name}: skipped (a PGlite folder belongs to one process)`);
+          skipped.push(`${name}: split roles need PostgreSQL`);
+          continue;
+        }
+        try {
+          const s = await runScenario(settings, kind, aiLatencyMs, mode, cli, root);
+          scenarios.push(s);
+          const peaks = Object.entries(s.peakRssMbByRole).map(([role, mb]) => `${role} ${mb}`);
+          console.log(`  raw INSERT+COMMIT ${s.raw?.commitsPerSecond}/s; peak RSS MB ${peaks.join(', ')}`);
+        } catch (error) {
+          const why = error instanceof Error ? error.message : String(error);
+          console.error(`  ${name}: FAILED: ${why}`);
+          skipped.push(`${name}: ${why.slice(0, 500)}`);
+        }
       }
     }
   }
@@ -545,6 +659,7 @@ async function main(): Promise<void> {
       uptimeAtStart: uptime,
       uptimeAtEnd: spawnSync('uptime', { encoding: 'utf8' }).stdout.trim(),
     },
+    source,
     settings: { ...settings, adminUrl: settings.adminUrl.replace(/:[^:@/]*@/, ':***@') },
     scenarios,
     skipped,
@@ -558,11 +673,15 @@ async function main(): Promise<void> {
 }
 
 function printSummary(scenarios: ScenarioResult[]): void {
-  console.log('\nsummary (e2e = text accepted → reply received by the fake SMS Agent)');
+  console.log(
+    '\nsummary (e2e = text accepted → reply received by the fake SMS Agent; CPU/wf: ms per turn, ' +
+      'summed over the service processes; RSS in MB, polled during the point)',
+  );
   const rows = [
     [
       'database',
       'AI ms',
+      'roles',
       'offered',
       'accepted/s',
       'ingest p50',
@@ -573,7 +692,10 @@ function printSummary(scenarios: ScenarioResult[]): void {
       'commits/wf',
       'raw/s',
       'wf/raw',
+      'CPU/wf',
+      'pg CPU/wf',
       'RSS peak',
+      'RSS peak per process',
     ],
   ];
   for (const s of scenarios) {
@@ -581,6 +703,7 @@ function printSummary(scenarios: ScenarioResult[]): void {
       rows.push([
         s.database,
         String(s.aiLatencyMs),
+        s.roles,
         String(p.offered),
         String(p.acceptedPerSecond),
         String(p.ingestMs.p50),
@@ -591,7 +714,12 @@ function printSummary(scenarios: ScenarioResult[]): void {
         String(p.xactCommitPerWorkflow ?? 'n/a'),
         String(s.raw?.commitsPerSecond ?? '?'),
         s.raw ? (p.workflowsPerSecond / s.raw.commitsPerSecond).toFixed(3) : '?',
+        String(p.serviceCpuMsPerWorkflow ?? 'n/a'),
+        String(p.postgresCpuMsPerWorkflow ?? 'n/a'),
         String(p.peakRssMb),
+        Object.entries(p.byRole)
+          .map(([role, f]) => `${role} ${f.peakRssMb}`)
+          .join(' / '),
       ]);
     }
   }
