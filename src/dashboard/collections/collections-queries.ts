@@ -72,8 +72,9 @@ export async function plansForApprovals(
 ): Promise<Map<string, PlanRow>> {
   const result = new Map<string, PlanRow>();
   if (approvals.length === 0) return result;
+  // Three statements for the whole page, not one or two per item (docs/performance.md).
   const turns = await db
-    .select()
+    .select({ id: workflows.id, data: workflows.data })
     .from(workflows)
     .where(
       inArray(
@@ -86,11 +87,32 @@ export async function plansForApprovals(
     const planId = readTurn(turn.data).payment_plan_id;
     if (planId) turnPlan.set(turn.id, planId);
   }
+  const planIds = [...new Set(turnPlan.values())];
+  const withoutPlan = [
+    ...new Set(approvals.filter((a) => !turnPlan.has(a.workflowId)).map((a) => a.conversationId)),
+  ];
+  const [byId, byConversation] = await Promise.all([
+    planIds.length === 0
+      ? []
+      : db.select().from(collectionsPaymentPlans).where(inArray(collectionsPaymentPlans.id, planIds)),
+    withoutPlan.length === 0
+      ? []
+      : db
+          .selectDistinctOn([collectionsPaymentPlans.conversationId])
+          .from(collectionsPaymentPlans)
+          .where(inArray(collectionsPaymentPlans.conversationId, withoutPlan))
+          // The conversation's newest plan, as listConversationPlans orders them.
+          .orderBy(
+            collectionsPaymentPlans.conversationId,
+            desc(collectionsPaymentPlans.createdAt),
+            desc(collectionsPaymentPlans.id),
+          ),
+  ]);
+  const plans = new Map(byId.map((plan) => [plan.id, plan]));
+  const newest = new Map(byConversation.map((plan) => [plan.conversationId, plan]));
   for (const approval of approvals) {
     const planId = turnPlan.get(approval.workflowId);
-    const plan = planId
-      ? await getPlan(db, planId)
-      : (await listConversationPlans(db, approval.conversationId))[0];
+    const plan = planId ? plans.get(planId) : newest.get(approval.conversationId);
     if (plan) result.set(approval.id, plan);
   }
   return result;

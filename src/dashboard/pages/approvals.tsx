@@ -62,28 +62,35 @@ async function loadQueue(core: CoreServices): Promise<QueueData> {
   return { pending, closed, signature: queueSignature(pending, closed) };
 }
 
-/** The ledger's balance per item, asked once per tenant; a slow or failing ledger says so. */
+/**
+ * The ledger's balance per item: one batched question for the items with a tenant id when the
+ * ledger can answer several at once (the built-in one), else one question per tenant, all at once;
+ * a slow or failing ledger says so.
+ */
 async function balances(core: CoreServices, pending: readonly Approval[]): Promise<Map<string, Balance>> {
+  const { ledger } = core.peers;
+  const signal = AbortSignal.timeout(LEDGER_TIMEOUT_MS);
+  const known = (tenant: Tenant | undefined): Balance =>
+    tenant ? { kind: 'known', tenant } : { kind: 'unknown' };
+  const unavailable = (): Balance => ({ kind: 'unavailable' });
+  const ids = [...new Set(pending.flatMap((a) => (a.tenantId ? [a.tenantId] : [])))];
+  const batch = ledger.getTenants && ids.length > 0 ? ledger.getTenants(ids, signal) : undefined;
   const byKey = new Map<string, Promise<Balance>>();
-  const result = new Map<string, Balance>();
-  for (const approval of pending) {
-    const key = approval.tenantId ? `t:${approval.tenantId}` : `p:${approval.phone}`;
-    let lookup = byKey.get(key);
-    if (!lookup) {
-      const signal = AbortSignal.timeout(LEDGER_TIMEOUT_MS);
-      lookup = (
-        approval.tenantId
-          ? core.peers.ledger.getTenant(approval.tenantId, signal)
-          : core.peers.ledger.findTenantByPhone(approval.phone, signal)
-      ).then(
-        (tenant): Balance => (tenant ? { kind: 'known', tenant } : { kind: 'unknown' }),
-        (): Balance => ({ kind: 'unavailable' }),
-      );
-      byKey.set(key, lookup);
+  const lookup = (approval: Approval): Promise<Balance> => {
+    const { tenantId } = approval;
+    if (tenantId && batch) return batch.then((tenants) => known(tenants.get(tenantId)), unavailable);
+    const key = tenantId ? `t:${tenantId}` : `p:${approval.phone}`;
+    let balance = byKey.get(key);
+    if (!balance) {
+      balance = (
+        tenantId ? ledger.getTenant(tenantId, signal) : ledger.findTenantByPhone(approval.phone, signal)
+      ).then(known, unavailable);
+      byKey.set(key, balance);
     }
-    result.set(approval.id, await lookup);
-  }
-  return result;
+    return balance;
+  };
+  const answers = await Promise.all(pending.map(lookup));
+  return new Map(pending.map((approval, i) => [approval.id, answers[i] as Balance]));
 }
 
 export const registerApprovalsPages: PageRegistrar = (app, { core }) => {

@@ -63,6 +63,15 @@ export function createBuiltinLedger(db: Executor, clock: Clock): LedgerPort {
       const [row] = await db.select().from(ledgerTenants).where(eq(ledgerTenants.tenantId, tenantId));
       return row ? (await withHistory(db, [row], clock.now()))[0] : undefined;
     },
+    async getTenants(tenantIds) {
+      if (tenantIds.length === 0) return new Map();
+      const rows = await db
+        .select()
+        .from(ledgerTenants)
+        .where(inArray(ledgerTenants.tenantId, [...tenantIds]));
+      const tenants = await withHistory(db, rows, clock.now());
+      return new Map(tenants.map((tenant) => [tenant.tenantId, tenant]));
+    },
     async findTenantByPhone(phone) {
       const e164 = tryNormalizePhone(phone) ?? phone;
       const [row] = await db.select().from(ledgerTenants).where(eq(ledgerTenants.phone, e164));

@@ -25,6 +25,11 @@ export interface LedgerPort {
   /** builtin | collections-monitor */
   readonly name: string;
   getTenant(tenantId: string, signal: AbortSignal): Promise<Tenant | undefined>;
+  /**
+   * Several tenants at once, keyed by id (an unknown id is absent), for a page that shows many.
+   * Optional: a ledger without it is asked once per tenant.
+   */
+  getTenants?(tenantIds: readonly string[], signal: AbortSignal): Promise<Map<string, Tenant>>;
   findTenantByPhone(phone: string, signal: AbortSignal): Promise<Tenant | undefined>;
   listDelinquent(signal: AbortSignal): Promise<Tenant[]>;
 }

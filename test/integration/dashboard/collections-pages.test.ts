@@ -1,6 +1,8 @@
+import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectionsModule } from '../../../src/collections/collections-module.js';
+import { ledgerTenants } from '../../../src/core/db/peer-tables.js';
 import { ManualClock } from '../../../src/core/runtime.js';
 import type { DashboardEnv, DashboardRole } from '../../../src/dashboard/dashboard-env.js';
 import { registerApprovalsPages } from '../../../src/dashboard/pages/approvals.js';
@@ -162,6 +164,51 @@ describe(`dashboard collections pages (${databaseKind})`, () => {
     expect(viewer.html).toContain(`id="item-${id}"`);
     expect(viewer.html).not.toContain(`action="/dashboard/approvals/${id}"`);
     expect(viewer.html).not.toContain('Approve and send');
+  });
+
+  it("each item shows its own tenant's balance and plan: the turn's plan, else the conversation's newest", async () => {
+    // The page reads balances and plans for all items at once (docs/performance.md): each must
+    // still land on its own item.
+    const offered = await tenant({ amount_owed: 640 });
+    await text(offered, 'I can pay $40 per week for 4 months');
+    const held = await settled(
+      offered.conversation,
+      (s) => s.status === 'awaiting_approval',
+      'the plan held',
+    );
+    const turnPlan = held.metadata.payment_plan_id as string;
+    const ownPlan = held.metadata.response_queue_id as string;
+
+    const earlier = await tenant({ amount_owed: 600 });
+    await text(earlier, 'I can pay $50 per week for 3 months');
+    const done = await settled(earlier.conversation, (s) => s.status === 'completed', 'the plan reply sent');
+    const conversationPlan = done.metadata.payment_plan_id as string;
+    const later = await queued(earlier);
+
+    const plain = await tenant({ amount_owed: 310.25 });
+    const unplanned = await queued(plain);
+    const stranger = await tenant({ amount_owed: 99 });
+    const unknown = await queued(stranger);
+    // The ledger forgets the last tenant (no API deletes one): its item says so, the others keep theirs.
+    await core.db.delete(ledgerTenants).where(eq(ledgerTenants.tenantId, stranger.id));
+
+    const html = (await get('/dashboard')).html;
+    const item = (id: string) => {
+      const start = html.indexOf(`id="item-${id}"`);
+      expect(start, id).toBeGreaterThan(-1);
+      return html.slice(start, html.indexOf('</article>', start));
+    };
+    for (const plan of [turnPlan, conversationPlan]) expect(plan).toMatch(/^pp_/);
+    expect(item(ownPlan)).toContain('$640.00 owed');
+    expect(item(ownPlan)).toContain(`/dashboard/plans/${turnPlan}`);
+    expect(item(ownPlan)).toContain('$40.00 a week');
+    expect(item(later)).toContain('$600.00 owed');
+    expect(item(later)).toContain(`/dashboard/plans/${conversationPlan}`);
+    expect(item(later)).toContain('$50.00 a week');
+    expect(item(unplanned)).toContain('$310.25 owed');
+    expect(item(unplanned)).not.toContain('/dashboard/plans/');
+    expect(item(unknown)).toContain('not in the ledger');
+    expect(item(unknown)).not.toContain('$99.00');
   });
 
   it('approve from the queue sends the draft; the conversation shows the text and the decision', async () => {
