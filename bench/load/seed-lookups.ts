@@ -7,14 +7,18 @@
  *   GET /orchestrate/workflow/{conversation_id}/status   (random conversations)
  *   GET /orchestrate/workflows/{workflow_id}             (random turns, with their audit trail)
  *   GET /orchestrate/approvals?status=pending            (the approval queue's first page, 100 items)
- *   GET /dashboard                                       (when the route exists)
+ *   GET /dashboard                                       (the dashboard's approval queue page, 100 items)
  *
- * and EXPLAIN (ANALYZE, BUFFERS) of the queries behind them. PostgreSQL only.
+ * and EXPLAIN (ANALYZE, BUFFERS) of the queries behind them. PostgreSQL only. The dashboard page is
+ * read as a manager: made with `countersign user create` on the same DATABASE_URL, signed in through
+ * the login form, the generated password changed as the first sign-in demands; every timed answer
+ * must be a 200 showing queue items (a redirect to the login or an error page counts as a failure).
  *
  *   npm run bench:seed                                   # 1,000,000 turns, 5 % awaiting approval
  *   npm run bench:seed -- --turns 100000 --lookups 2000
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
 import { cpus, totalmem } from 'node:os';
@@ -24,6 +28,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { OpenAiFake } from '../../test/fakes/openai-fake.js';
 import { SmsAgentFake } from '../../test/fakes/sms-agent-fake.js';
+import { DashboardClient } from '../../test/integration/dashboard/dashboard-client.js';
 import { percentile } from '../lib/percentiles.js';
 import { ADMIN_TOKEN, createServiceDatabase, loadAverage, startService } from './service-process.js';
 
@@ -69,12 +74,20 @@ function serviceEnv(ai: OpenAiFake, sms: SmsAgentFake): Record<string, string> {
 
 type Timed = { p50: number; p90: number; p99: number; max: number; count: number; perSecond: number };
 
+/**
+ * `headers` replace the API token (the dashboard takes a session cookie); with `check`, each body
+ * is read and one that fails counts as status "<status> failed check" (timed up to its last byte,
+ * before the check runs).
+ */
 async function timeGets(
   baseUrl: string,
   paths: (i: number) => string,
   count: number,
   concurrency: number,
+  options: { headers?: Record<string, string>; check?: (body: string) => boolean } = {},
 ): Promise<Timed & { statuses: Record<string, number> }> {
+  const headers = options.headers ?? { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const check = options.check;
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const url = new URL(baseUrl);
   const times: number[] = [];
@@ -87,25 +100,23 @@ async function timeGets(
         const i = next;
         next += 1;
         const t0 = performance.now();
-        const status = await new Promise<number>((resolve) => {
+        const [status, body] = await new Promise<[number, Buffer[]]>((resolve) => {
           const req = httpRequest(
-            {
-              agent,
-              host: url.hostname,
-              port: url.port,
-              path: paths(i),
-              headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-            },
+            { agent, host: url.hostname, port: url.port, path: paths(i), headers },
             (res) => {
-              res.resume();
-              res.on('end', () => resolve(res.statusCode ?? 0));
+              const chunks: Buffer[] = [];
+              if (check) res.on('data', (chunk: Buffer) => chunks.push(chunk));
+              else res.resume();
+              res.on('end', () => resolve([res.statusCode ?? 0, chunks]));
             },
           );
-          req.on('error', () => resolve(0));
+          req.on('error', () => resolve([0, []]));
           req.end();
         });
         times.push(performance.now() - t0);
-        statuses[String(status)] = (statuses[String(status)] ?? 0) + 1;
+        const key =
+          check && !check(Buffer.concat(body).toString('utf8')) ? `${status} failed check` : String(status);
+        statuses[key] = (statuses[key] ?? 0) + 1;
       }
     }),
   );
@@ -120,6 +131,64 @@ async function timeGets(
     perSecond: round(count / seconds, 0),
     statuses,
   };
+}
+
+/** The approval queue page's items (`<article data-approval-item>`, one per pending draft). */
+const queueItems = (html: string) => html.match(/data-approval-item=/g)?.length ?? 0;
+
+/**
+ * A manager's dashboard session, as an operator and a person would make it: `countersign user
+ * create` against the service's database (it prints a generated password once), the login form
+ * (its CSRF token bound to the cs_login cookie), then the password change the first sign-in
+ * demands (the session's CSRF token). Returns the Cookie header for the timed requests and the
+ * number of items the approval queue page shows.
+ */
+async function managerSession(
+  baseUrl: string,
+  env: Record<string, string>,
+): Promise<{ cookie: string; items: number }> {
+  const username = 'bench-manager';
+  const made = spawnSync(
+    process.execPath,
+    [cli, 'user', 'create', '--role', 'manager', '--username', username],
+    {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    },
+  );
+  const generated = made.stdout.trim().split('\n').at(-1)?.trim() ?? '';
+  if (made.status !== 0 || !generated) {
+    throw new Error(`countersign user create exited ${made.status}: ${made.stderr}${made.stdout}`);
+  }
+  const browser = new DashboardClient(baseUrl);
+  const origin = { origin: baseUrl };
+  const expect = async (what: string, res: Response, status: number, location?: string) => {
+    const body = await res.text();
+    if (res.status !== status || (location !== undefined && res.headers.get('location') !== location)) {
+      throw new Error(
+        `${what}: expected ${status}${location ? ` to ${location}` : ''}, got ${res.status} ${res.headers.get('location') ?? ''}\n${body.slice(0, 500)}`,
+      );
+    }
+    return body;
+  };
+  const login = await expect('GET /dashboard/login', await browser.get('/dashboard/login'), 200);
+  const signedIn = await browser.post(
+    '/dashboard/login',
+    { _csrf: DashboardClient.csrfIn(login), username, password: generated, next: '/dashboard' },
+    origin,
+  );
+  await expect('sign-in with the generated password', signedIn, 303, '/dashboard/password');
+  const form = await expect('GET /dashboard/password', await browser.get('/dashboard/password'), 200);
+  const password = randomBytes(18).toString('base64url');
+  const changed = await browser.post(
+    '/dashboard/password',
+    { _csrf: DashboardClient.csrfIn(form), current: generated, password, confirm: password },
+    origin,
+  );
+  await expect('password change', changed, 303, '/dashboard');
+  const page = await expect('GET /dashboard', await browser.get('/dashboard'), 200);
+  const cookie = [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  return { cookie, items: queueItems(page) };
 }
 
 async function main(): Promise<void> {
@@ -282,6 +351,13 @@ async function main(): Promise<void> {
 
     // 4. Time the lookups over HTTP.
     service = await startService({ cli, env: { ...db.env, ...serviceEnv(ai, sms) } });
+    const manager = await managerSession(service.baseUrl, { ...db.env, ...serviceEnv(ai, sms) });
+    if (manager.items === 0) throw new Error('the approval queue page shows no items: nothing to time');
+    console.log(`  signed in as a manager; the approval queue page shows ${manager.items} items`);
+    const dashboardGets = {
+      headers: { cookie: manager.cookie },
+      check: (html: string) => queueItems(html) === manager.items,
+    };
     const ids = await client.query<{ id: string; subject_key: string }>(
       `select id, subject_key from workflows tablesample system (1) where kind = 'collections' limit $1`,
       [LOOKUPS],
@@ -290,7 +366,7 @@ async function main(): Promise<void> {
     const pick = (i: number) => sample[(i * 7919) % sample.length] as { id: string; subject_key: string };
     // Warm-up: the service's JIT and pool, PostgreSQL's cache for the sampled rows.
     await timeGets(service.baseUrl, (i) => `/orchestrate/workflow/${pick(i).subject_key}/status`, 300, 4);
-    const results: Record<string, unknown> = {};
+    const results: Record<string, Timed & { statuses: Record<string, number>; items?: number }> = {};
     for (const c of [1, CONCURRENCY]) {
       results[`status_c${c}`] = await timeGets(
         service.baseUrl,
@@ -310,17 +386,18 @@ async function main(): Promise<void> {
         Math.min(500, LOOKUPS),
         c,
       );
-    }
-    const dash = await service.call('GET', '/dashboard');
-    if (dash.status === 200) {
-      results.dashboard_c1 = await timeGets(service.baseUrl, () => '/dashboard', Math.min(300, LOOKUPS), 1);
-    } else {
-      // 404: not built yet; 3xx: it wants a dashboard session (a login), which this bench does not make.
-      results.dashboard = `GET /dashboard answered ${dash.status} with the API token: not measured`;
+      results[`dashboard_queue_c${c}`] = {
+        items: manager.items,
+        ...(await timeGets(service.baseUrl, () => '/dashboard', Math.min(500, LOOKUPS), c, dashboardGets)),
+      };
     }
     const memory = service.memory();
     await service.stop();
+    const failed = Object.entries(results).filter(([, v]) =>
+      Object.keys(v.statuses).some((s) => s !== '200'),
+    );
     for (const [k, v] of Object.entries(results)) console.log(`  ${k}: ${JSON.stringify(v)}`);
+    for (const [k] of failed) console.error(`  ${k}: not every answer was a 200 showing what it should`);
 
     const out = {
       bench: 'seed-lookups',
@@ -347,6 +424,8 @@ async function main(): Promise<void> {
     await writeFile(file, `${JSON.stringify(out, null, 2)}\n`);
     await writeFile(join(folder, 'seed-lookups-latest.json'), `${JSON.stringify(out, null, 2)}\n`);
     console.log(`results written to ${relative(process.cwd(), file)}`);
+    // A redirect to the login or an error page must not pass for a timed page.
+    if (failed.length > 0) process.exitCode = 1;
   } finally {
     await client.end().catch(() => undefined);
     if (!values.keep) await db.dispose();
