@@ -154,7 +154,7 @@ export function collectionsModule(): ModuleFactory {
       logger: core.logger,
     });
     core.handles.collections = runner;
-    core.peers.sms.inbox.onInbound(async (tx, sms, id) => void (await runner.onTenantText(tx, sms, id)));
+    core.peers.sms.inbox.onInbound((tx, sms, id, optedOut) => runner.onTenantText(tx, sms, id, optedOut));
     const plans = planJobs({
       workflows: core.workflows,
       notifier: core.peers.notifier,
@@ -264,14 +264,18 @@ function registerRoutes(app: OpenAPIHono<AppEnv>, core: CoreServices, runner: Co
         ...(body.conversation_id ? { conversationId: body.conversation_id } : {}),
         ...(body.tenant_id ? { tenantId: body.tenant_id } : {}),
       };
-      const { outcome, row } = await inTransaction(db, async (tx) => {
+      // An accepted text answers with the link its listener made (none when the listener failed and
+      // the text waits for redelivery); a repeat reads the stored row's.
+      const { outcome, link } = await inTransaction(db, async (tx) => {
         const taken = await core.peers.sms.inbox.receive(tx, sms, now);
-        return { outcome: taken, row: await findByProviderId(tx, SMS_AGENT_PROVIDER, providerMessageId) };
+        if (taken.accepted) return { outcome: taken, link: taken.link };
+        const row = await findByProviderId(tx, SMS_AGENT_PROVIDER, providerMessageId);
+        return { outcome: taken, link: row };
       });
       core.wakeWorker();
       const answer = {
-        conversation_id: row?.conversationId ?? body.conversation_id ?? null,
-        workflow_id: row?.workflowId ? publicWorkflowId(row.workflowId) : null,
+        conversation_id: link?.conversationId ?? body.conversation_id ?? null,
+        workflow_id: link?.workflowId ? publicWorkflowId(link.workflowId) : null,
         timestamp: now.toISOString(),
       };
       return outcome.accepted

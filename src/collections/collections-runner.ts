@@ -29,6 +29,7 @@ import {
   obsoletePendingApprovals,
   openEscalation,
   publicWorkflowId,
+  setLatestWorkflow,
   updateConversation,
   upsertConversation,
   type Approval,
@@ -150,11 +151,14 @@ export function createCollectionsRunner(deps: CollectionsDeps) {
    * Every inbound text that is not the mailbox owner's: answered at once when it is an opt-out
    * word, START or HELP (no AI call), else joined to the turn still gathering texts or made a new
    * turn. Runs in the inbox's transaction, so the text and what it started commit together.
+   * `optedOut` is the sender's flag as the inbox left it in this transaction (after STOP/START);
+   * without it (a redelivery) it is read here.
    */
   async function onTenantText(
     tx: Tx,
     sms: InboundSms,
     messageId: number,
+    optedOut?: boolean,
   ): Promise<{ workflowId: string; conversationId: string } | undefined> {
     if (settings.notTenants.includes(sms.from)) return undefined;
     const now = clock.now();
@@ -177,7 +181,7 @@ export function createCollectionsRunner(deps: CollectionsDeps) {
     const before = decideBeforeDraft({
       tenantTexts: [sms.body],
       conversationState: conversation.state as ConversationState,
-      optedOut: await isOptedOut(tx, sms.from),
+      optedOut: optedOut ?? (await isOptedOut(tx, sms.from)),
     });
     let workflow: Workflow;
     if (before.routing) {
@@ -242,7 +246,7 @@ export function createCollectionsRunner(deps: CollectionsDeps) {
         now,
       });
     }
-    await updateConversation(tx, conversationId, { latestWorkflowId: workflow.id, updatedAt: now });
+    await setLatestWorkflow(tx, conversationId, workflow.id, now);
     await linkMessage(tx, messageId, { conversationId, workflowId: workflow.id });
     return { workflowId: workflow.id, conversationId };
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, ne, sql } from 'drizzle-orm';
 import type { Executor, Tx } from '../core/db/database.js';
+import { columnList, fixedStatement, rowReader } from '../core/db/fixed-statement.js';
 import {
   collectionsApprovals,
   collectionsConversations,
@@ -69,6 +70,44 @@ export async function latestConversationForPhone(
   return row;
 }
 
+const conversationColumns = getTableColumns(collectionsConversations);
+const workflowColumns = getTableColumns(workflows);
+
+/*
+ * Every tenant text runs upsertConversation, latestWorkflow and setLatestWorkflow: fixed
+ * statements, not built queries (docs/performance.md). One text serves every call of the upsert:
+ * a missing tenant id ($3 null) or inbound time ($6 null) leaves the stored one as it is.
+ */
+const upsertConversationStatement = fixedStatement(
+  'countersign_collections_conversation_upsert',
+  `insert into "collections_conversations" as c
+     ("conversation_id", "phone", "tenant_id", "state", "created_at", "updated_at", "last_inbound_at")
+   values ($1, $2, $4, 'open', $5::timestamptz, $5::timestamptz, $6::timestamptz)
+   on conflict ("conversation_id") do update
+      set "updated_at" = $5::timestamptz,
+          "tenant_id" = coalesce($3, c."tenant_id"),
+          "last_inbound_at" = coalesce($6::timestamptz, c."last_inbound_at")
+   returning ${columnList(conversationColumns)}`,
+  rowReader<Conversation>(conversationColumns),
+);
+
+const latestWorkflowStatement = fixedStatement(
+  'countersign_collections_latest_workflow',
+  `select ${columnList(workflowColumns)} from "workflows"
+    where "kind" = $1 and "subject_key" = $2
+    order by "created_at" desc, "id" desc
+    limit 1`,
+  rowReader<Workflow>(workflowColumns),
+);
+
+const setLatestWorkflowStatement = fixedStatement(
+  'countersign_collections_conversation_latest',
+  `update "collections_conversations"
+      set "latest_workflow_id" = $2::uuid, "updated_at" = $3::timestamptz
+    where "conversation_id" = $1`,
+  () => undefined,
+);
+
 /**
  * Creates or touches the conversation and answers its row as it now is. The row stays locked until
  * the transaction ends (ON CONFLICT DO UPDATE locks the row it updates; a row this transaction
@@ -85,27 +124,15 @@ export async function upsertConversation(
     lastInboundAt?: Date;
   },
 ): Promise<Conversation> {
-  const inbound = input.lastInboundAt ? { lastInboundAt: input.lastInboundAt } : {};
-  const [row] = await tx
-    .insert(collectionsConversations)
-    .values({
-      conversationId: input.conversationId,
-      phone: input.phone,
-      tenantId: input.tenantId ?? null,
-      state: 'open',
-      createdAt: input.now,
-      updatedAt: input.now,
-      ...inbound,
-    })
-    .onConflictDoUpdate({
-      target: collectionsConversations.conversationId,
-      set: {
-        updatedAt: input.now,
-        ...(input.tenantId ? { tenantId: input.tenantId } : {}),
-        ...inbound,
-      },
-    })
-    .returning();
+  // An empty tenant id is stored on insert but never replaces one (as the set-list it replaces did).
+  const [row] = await upsertConversationStatement(tx, [
+    input.conversationId,
+    input.phone,
+    input.tenantId || null,
+    input.tenantId ?? null,
+    input.now.toISOString(),
+    input.lastInboundAt ? input.lastInboundAt.toISOString() : null,
+  ]);
   return row!;
 }
 
@@ -120,16 +147,21 @@ export async function updateConversation(
     .where(eq(collectionsConversations.conversationId, id));
 }
 
+/** The conversation's newest turn, as a tenant text records it: updateConversation's one fixed shape. */
+export async function setLatestWorkflow(
+  executor: Executor,
+  id: string,
+  workflowId: string,
+  now: Date,
+): Promise<void> {
+  await setLatestWorkflowStatement(executor, [id, workflowId, now.toISOString()]);
+}
+
 export async function latestWorkflow(
   executor: Executor,
   conversationId: string,
 ): Promise<Workflow | undefined> {
-  const [row] = await executor
-    .select()
-    .from(workflows)
-    .where(and(eq(workflows.kind, COLLECTIONS_KIND), eq(workflows.subjectKey, conversationId)))
-    .orderBy(desc(workflows.createdAt), desc(workflows.id))
-    .limit(1);
+  const [row] = await latestWorkflowStatement(executor, [COLLECTIONS_KIND, conversationId]);
   return row;
 }
 

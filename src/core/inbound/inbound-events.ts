@@ -1,5 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import type { Executor } from '../db/database.js';
+import { fixedStatement, rowReader } from '../db/fixed-statement.js';
 import { inboundEvents } from '../db/schema.js';
 import { currentCorrelationId } from '../runtime.js';
 
@@ -11,6 +12,22 @@ import { currentCorrelationId } from '../runtime.js';
 export type InboundClaim =
   { claimed: true; id: number } | { claimed: false; id: number; workflowId: string | null };
 
+// Every inbound text and email runs these: fixed statements, not built queries (docs/performance.md).
+const insertInboundEvent = fixedStatement(
+  'countersign_inbound_claim',
+  `insert into "inbound_events" ("source", "natural_key", "payload", "workflow_id", "correlation_id", "received_at")
+   values ($1, $2, $3::jsonb, $4::uuid, $5, $6::timestamptz)
+   on conflict do nothing
+   returning "id"`,
+  rowReader<{ id: number }>({ id: inboundEvents.id }),
+);
+
+const setInboundWorkflow = fixedStatement(
+  'countersign_inbound_attach',
+  'update "inbound_events" set "workflow_id" = $2::uuid where "id" = $1',
+  () => undefined,
+);
+
 export async function claimInboundEvent(
   executor: Executor,
   input: {
@@ -21,19 +38,16 @@ export async function claimInboundEvent(
     workflowId?: string;
   },
 ): Promise<InboundClaim> {
-  const [inserted] = await executor
-    .insert(inboundEvents)
-    .values({
-      source: input.source,
-      naturalKey: input.naturalKey,
-      payload: input.payload,
-      workflowId: input.workflowId ?? null,
-      correlationId: currentCorrelationId() ?? null,
-      receivedAt: input.now,
-    })
-    .onConflictDoNothing()
-    .returning({ id: inboundEvents.id });
+  const [inserted] = await insertInboundEvent(executor, [
+    input.source,
+    input.naturalKey,
+    JSON.stringify(input.payload),
+    input.workflowId ?? null,
+    currentCorrelationId() ?? null,
+    input.now.toISOString(),
+  ]);
   if (inserted) return { claimed: true, id: inserted.id };
+  // A repeat (rare): built as before.
   const [existing] = await executor
     .select({ id: inboundEvents.id, workflowId: inboundEvents.workflowId })
     .from(inboundEvents)
@@ -47,5 +61,5 @@ export async function attachInboundToWorkflow(
   id: number,
   workflowId: string,
 ): Promise<void> {
-  await executor.update(inboundEvents).set({ workflowId }).where(eq(inboundEvents.id, id));
+  await setInboundWorkflow(executor, [id, workflowId]);
 }

@@ -1,7 +1,7 @@
 import { asc, eq, getTableColumns } from 'drizzle-orm';
 import type { Executor } from '../db/database.js';
 import { columnList, fixedStatement, rowReader } from '../db/fixed-statement.js';
-import { auditLog, jobs, workflows } from '../db/schema.js';
+import { auditLog, workflows } from '../db/schema.js';
 import { jobRows, jobRowsJson, type JobSpec } from '../jobs/job-queue.js';
 import { currentCorrelationId } from '../runtime.js';
 import { StaleVersionError, WorkflowNotFoundError } from './errors.js';
@@ -55,65 +55,12 @@ function followUps(list: readonly FollowUp[] | undefined, workflowId: string, ve
   );
 }
 
-function auditRow(workflowId: string, from: string | null, to: string, audit: Audit, now: Date) {
-  return {
-    workflowId,
-    fromState: from,
-    toState: to,
-    reason: audit.reason,
-    actor: audit.actor,
-    correlationId: audit.correlationId ?? currentCorrelationId() ?? null,
-    details: audit.details ?? {},
-    at: now,
-  };
-}
-
 /*
  * Round trips are what a workflow step costs (docs/benchmarks.md), so the writes are packed
  * into data-modifying CTEs. A statement is atomic on its own, PostgreSQL runs every CTE of it
  * whether or not the main query reads it, and the audit row's foreign key is checked when the
  * statement ends, after the workflow row exists.
  */
-
-export async function createWorkflow(executor: Executor, input: CreateWorkflow): Promise<Workflow> {
-  // One statement, so no BEGIN/COMMIT of its own: the row, its audit row and its jobs.
-  const created = executor.$with('created').as(
-    executor
-      .insert(workflows)
-      .values({
-        id: input.id,
-        kind: input.kind,
-        subjectKey: input.subjectKey,
-        state: input.state,
-        previousState: null,
-        data: input.data ?? {},
-        version: 1,
-        createdAt: input.now,
-        updatedAt: input.now,
-      })
-      .returning(),
-  );
-  const audited = executor
-    .$with('audited')
-    .as(executor.insert(auditLog).values(auditRow(input.id, null, input.state, input.audit, input.now)));
-  const specs = followUps(input.jobs, input.id, 1);
-  const writes =
-    specs.length === 0
-      ? [created, audited]
-      : [
-          created,
-          audited,
-          executor.$with('queued').as(
-            // Only the partial unique index on singleton_key can conflict.
-            executor.insert(jobs).values(jobRows(specs, input.now)).onConflictDoNothing(),
-          ),
-        ];
-  const [row] = await executor
-    .with(...writes)
-    .select()
-    .from(created);
-  return row as Workflow;
-}
 
 const workflowColumns = getTableColumns(workflows);
 const readWorkflow = rowReader<Workflow>(workflowColumns);
@@ -123,6 +70,56 @@ const selectWorkflow = fixedStatement(
   `select ${columnList(workflowColumns)} from "workflows" where "id" = $1`,
   readWorkflow,
 );
+
+/*
+ * A new workflow is one statement too: the row (version 1), its audit row and its follow-up jobs,
+ * inserted from the created row. The jobs come as one JSON array (jobRowsJson), so the text is the
+ * same whatever their number; only the partial unique index on singleton_key can conflict.
+ */
+const createStatement = fixedStatement(
+  'countersign_workflow_create',
+  `with created as (
+     insert into "workflows" ("id", "kind", "subject_key", "state", "previous_state", "data", "version",
+                              "created_at", "updated_at")
+     values ($1::uuid, $2, $3, $4, null, $5::jsonb, 1, $6::timestamptz, $6::timestamptz)
+     returning ${columnList(workflowColumns)}
+   ), audited as (
+     insert into "audit_log" ("workflow_id", "from_state", "to_state", "reason", "actor", "correlation_id", "details", "at")
+     select "id", null, "state", $7, $8, $9, $10::jsonb, $6::timestamptz from created
+   ), queued as (
+     insert into "jobs" ("kind", "payload", "state", "run_at", "max_attempts", "singleton_key",
+                         "workflow_id", "workflow_version", "correlation_id", "created_at", "updated_at")
+     select j.kind, j.payload, 'queued', j.run_at, j.max_attempts, j.singleton_key,
+            j.workflow_id, j.workflow_version, j.correlation_id, $6::timestamptz, $6::timestamptz
+       from created
+      cross join jsonb_to_recordset($11::jsonb) as j(kind text, payload jsonb, run_at timestamptz,
+            max_attempts integer, singleton_key text, workflow_id uuid, workflow_version integer,
+            correlation_id text)
+     on conflict do nothing
+   )
+   select ${columnList(workflowColumns)} from created`,
+  readWorkflow,
+);
+
+export async function createWorkflow(executor: Executor, input: CreateWorkflow): Promise<Workflow> {
+  // One statement, so no BEGIN/COMMIT of its own. Bound jobs are bound to version 1.
+  const { audit } = input;
+  const specs = followUps(input.jobs, input.id, 1);
+  const [row] = await createStatement(executor, [
+    input.id,
+    input.kind,
+    input.subjectKey,
+    input.state,
+    JSON.stringify(input.data ?? {}),
+    input.now.toISOString(),
+    audit.reason,
+    audit.actor,
+    audit.correlationId ?? currentCorrelationId() ?? null,
+    JSON.stringify(audit.details ?? {}),
+    jobRowsJson(jobRows(specs, input.now)),
+  ]);
+  return row as Workflow;
+}
 
 /*
  * A transition is one statement: the versioned UPDATE, its audit row and its follow-up jobs. The

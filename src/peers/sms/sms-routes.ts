@@ -45,10 +45,30 @@ import {
  * refused with 403.
  */
 
-export type InboundSmsListener = (tx: Tx, sms: InboundSms, messageRowId: number) => Promise<void>;
+/** The conversation and workflow a listener tied the text to (the row's link, see linkMessage). */
+export type InboundLink = { conversationId: string; workflowId: string };
+
+/**
+ * A listener of new inbound texts. `optedOut` is the sender's opt-out flag as the inbox left it
+ * (after a STOP/START keyword), read in the same transaction; a redelivery passes none, and the
+ * listener reads it itself. A listener that links the text to a workflow returns that link.
+ */
+export type InboundSmsListener = (
+  tx: Tx,
+  sms: InboundSms,
+  messageRowId: number,
+  optedOut?: boolean,
+) => Promise<InboundLink | undefined | void>;
 
 export type InboundOutcome =
-  { accepted: true; messageRowId: number; keyword: 'stop' | 'start' | undefined } | { accepted: false };
+  | {
+      accepted: true;
+      messageRowId: number;
+      keyword: 'stop' | 'start' | undefined;
+      /** The last link a listener returned; none when no listener linked it or they failed (deferred). */
+      link: InboundLink | undefined;
+    }
+  | { accepted: false };
 
 export type SmsInbox = {
   /** Registers a listener for every new inbound text; returns a function that removes it. */
@@ -82,17 +102,22 @@ export function createSmsInbox(options: { logger?: Logger } = {}): SmsInbox {
       });
       if (!claim.claimed) return { accepted: false };
       const { id } = await recordInbound(tx, sms, now);
-      const keyword = await applyOptOutKeyword(tx, { phone: sms.from, body: sms.body, now });
+      const { keyword, optedOut } = await applyOptOutKeyword(tx, { phone: sms.from, body: sms.body, now });
+      let link: InboundLink | undefined;
       if (listeners.size > 0) {
-        await runListeners(
+        // The savepoint is what keeps the text when a listener fails (inbound-delivery.ts): it
+        // stays on the happy path too, which cannot be told apart before the listeners ran.
+        const delivered = await runListeners(
           tx,
           { channel: 'sms', inboundEventId: claim.id, ref: id, now, logger: options.logger },
           async (savepoint) => {
-            for (const listener of listeners) await listener(savepoint, sms, id);
+            for (const listener of listeners) link = (await listener(savepoint, sms, id, optedOut)) || link;
           },
         );
+        // A failed listener's work, its link included, was rolled back with the savepoint.
+        if (delivered === 'deferred') link = undefined;
       }
-      return { accepted: true, messageRowId: id, keyword };
+      return { accepted: true, messageRowId: id, keyword, link };
     },
     async redeliver(tx, payload) {
       const row = payload.ref === undefined ? undefined : await getMessage(tx, payload.ref);

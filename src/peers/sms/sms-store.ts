@@ -1,6 +1,6 @@
 import { and, desc, eq, lt, ne, or, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../core/db/database.js';
-import { fixedStatement } from '../../core/db/fixed-statement.js';
+import { fixedStatement, rowReader } from '../../core/db/fixed-statement.js';
 import { smsContacts, smsMessages } from '../../core/db/peer-tables.js';
 import { inTransaction } from '../../core/db/transaction.js';
 import { countSegments } from './segments.js';
@@ -95,11 +95,15 @@ export async function setOptOut(
     .onConflictDoUpdate({ target: smsContacts.phone, set: values });
 }
 
-/** Applies a STOP/START text from `phone`; returns the keyword it was, if any. */
+/**
+ * Applies a STOP/START text from `phone`: returns the keyword it was, if any, and whether the
+ * number is opted out now (after the keyword), which the inbox hands to its listeners so that they
+ * need not read it again in the same transaction.
+ */
 export async function applyOptOutKeyword(
   executor: Executor,
   input: { phone: string; body: string; now: Date },
-): Promise<'stop' | 'start' | undefined> {
+): Promise<{ keyword: 'stop' | 'start' | undefined; optedOut: boolean }> {
   const optedOut = await isOptedOut(executor, input.phone);
   const keyword = optOutKeyword(input.body, { optedOut });
   if (keyword === 'stop' && !optedOut) {
@@ -108,11 +112,28 @@ export async function applyOptOutKeyword(
   if (keyword === 'start' && optedOut) {
     await setOptOut(executor, { phone: input.phone, optedOut: false, reason: 'opt_in_word', now: input.now });
   }
-  return keyword;
+  return { keyword, optedOut: keyword === 'stop' ? true : keyword === 'start' ? false : optedOut };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Messages.
+
+// Every accepted inbound text runs these two: fixed statements, not built queries.
+const insertInbound = fixedStatement(
+  'countersign_sms_record_inbound',
+  `insert into "sms_messages" ("direction", "provider", "provider_message_id", "from_number", "to_number", "body",
+                               "segments", "encoding", "state", "conversation_id", "created_at", "updated_at")
+   values ('in', $1, $2, $3, $4, $5, $6::integer, $7, 'received', $8, $9::timestamptz, $10::timestamptz)
+   on conflict do nothing
+   returning "id"`,
+  rowReader<{ id: number }>({ id: smsMessages.id }),
+);
+
+const linkInbound = fixedStatement(
+  'countersign_sms_link_message',
+  'update "sms_messages" set "conversation_id" = $2, "workflow_id" = $3 where "id" = $1',
+  () => undefined,
+);
 
 /** Stores an inbound text once per (provider, provider id); a repeat returns the first row. */
 export async function recordInbound(
@@ -121,25 +142,20 @@ export async function recordInbound(
   now: Date,
 ): Promise<{ id: number; created: boolean }> {
   const { segments, encoding } = countSegments(sms.body);
-  const [inserted] = await executor
-    .insert(smsMessages)
-    .values({
-      direction: 'in',
-      provider: sms.provider,
-      providerMessageId: sms.providerMessageId,
-      fromNumber: sms.from,
-      toNumber: sms.to ?? UNKNOWN_NUMBER,
-      body: sms.body,
-      segments,
-      encoding,
-      state: 'received',
-      conversationId: sms.conversationId ?? null,
-      createdAt: sms.receivedAt,
-      updatedAt: now,
-    })
-    .onConflictDoNothing()
-    .returning({ id: smsMessages.id });
+  const [inserted] = await insertInbound(executor, [
+    sms.provider,
+    sms.providerMessageId,
+    sms.from,
+    sms.to ?? UNKNOWN_NUMBER,
+    sms.body,
+    segments,
+    encoding,
+    sms.conversationId ?? null,
+    sms.receivedAt.toISOString(),
+    now.toISOString(),
+  ]);
   if (inserted) return { id: inserted.id, created: true };
+  // A repeat (rare): read as before.
   const existing = await findByProviderId(executor, sms.provider, sms.providerMessageId);
   if (!existing) throw new Error('inbound text vanished after a conflicting insert');
   return { id: existing.id, created: false };
@@ -284,10 +300,7 @@ export async function linkMessage(
   id: number,
   link: { conversationId: string; workflowId: string },
 ): Promise<void> {
-  await executor
-    .update(smsMessages)
-    .set({ conversationId: link.conversationId, workflowId: link.workflowId })
-    .where(eq(smsMessages.id, id));
+  await linkInbound(executor, [id, link.conversationId, link.workflowId]);
 }
 
 export async function getMessage(executor: Executor, id: number): Promise<SmsMessageRow | undefined> {

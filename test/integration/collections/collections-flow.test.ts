@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectionsModule } from '../../../src/collections/collections-module.js';
 import { ManualClock } from '../../../src/core/runtime.js';
+import type { ModuleFactory } from '../../../src/main.js';
 import {
   eventually,
   startServiceUnderTest,
@@ -21,8 +22,21 @@ describe(`collections workflow (${databaseKind})`, () => {
   const clock = new ManualClock('2025-01-15T15:30:00Z');
   let phoneSeq = 100;
 
+  // A second inbound listener that fails the first time it hears LISTENER_FAILS_ONCE: the text is
+  // kept and handed over again by a job (src/core/inbound/inbound-delivery.ts).
+  const LISTENER_FAILS_ONCE = 'Is my balance right? (listener fails once)';
+  const failedOnce = new Set<string>();
+  const failingListener: ModuleFactory = (core) => {
+    core.peers.sms.inbox.onInbound(async (_tx, sms) => {
+      if (sms.body !== LISTENER_FAILS_ONCE || failedOnce.has(sms.providerMessageId)) return;
+      failedOnce.add(sms.providerMessageId);
+      throw new Error('a listener failed');
+    });
+    return { name: 'failing-listener', register: () => undefined };
+  };
+
   beforeAll(async () => {
-    sut = await startServiceUnderTest({ env: {}, modules: [collectionsModule()], clock });
+    sut = await startServiceUnderTest({ env: {}, modules: [collectionsModule(), failingListener], clock });
   });
   afterAll(async () => {
     await sut.stop();
@@ -509,5 +523,33 @@ describe(`collections workflow (${databaseKind})`, () => {
     });
     expect(bad.status).toBe(400);
     expect((await call('GET', '/orchestrate/workflow/conv_nobody/status')).status).toBe(404);
+  });
+
+  it('answers the link of an accepted text without reading it back; none when a listener failed', async () => {
+    const t = await tenant();
+    const first = await text(t, 'What is my balance?');
+    expect(first.status).toBe(202);
+    expect(first.body).toMatchObject({ status: 'processed', conversation_id: t.conversation });
+    const [linked] = (await messages(t.conversation)).filter((m) => m.direction === 'in');
+    expect(first.body.workflow_id).toBe(linked?.workflow_id);
+
+    // The listeners failed: the text is kept (202) but linked to no workflow yet.
+    const failed = await text(t, LISTENER_FAILS_ONCE);
+    expect(failed.status).toBe(202);
+    expect(failed.body).toMatchObject({
+      status: 'processed',
+      conversation_id: t.conversation,
+      workflow_id: null,
+    });
+    // Handed over again by a job: a repeat now reads the stored link.
+    const repeat = await eventually(
+      () => call('POST', '/orchestrate/sms-received', failed.request),
+      (r) => typeof r.body.workflow_id === 'string',
+      'the text redelivered and linked',
+    );
+    expect(repeat.status).toBe(200);
+    expect(repeat.body).toMatchObject({ status: 'duplicate', conversation_id: t.conversation });
+    const kept = (await messages(t.conversation)).find((m) => m.body === LISTENER_FAILS_ONCE);
+    expect(kept?.workflow_id).toBe(repeat.body.workflow_id);
   });
 });

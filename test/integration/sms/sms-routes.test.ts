@@ -237,6 +237,54 @@ describe(`SMS routes and channel (${databaseKind})`, () => {
       expect(await isOptedOut(db(), from)).toBe(false);
     });
 
+    it('hands listeners the opt-out flag as the text left it, and answers the link they made', async () => {
+      const from = newNumber();
+      const seen: { body: string; optedOut: boolean | undefined }[] = [];
+      const remove = inbox.onInbound(async (_tx, sms, rowId, optedOut) => {
+        seen.push({ body: sms.body, optedOut });
+        return sms.body === 'link me' ? { conversationId: `conv_${rowId}`, workflowId: 'wf-1' } : undefined;
+      });
+      const receive = (body: string) =>
+        db().transaction((tx) =>
+          inbox.receive(
+            tx,
+            {
+              provider: 'test',
+              providerMessageId: randomUUID(),
+              from,
+              body,
+              receivedAt: clock.now(),
+            },
+            clock.now(),
+          ),
+        );
+      try {
+        await receive('hello');
+        await receive('STOP');
+        await receive('still there?');
+        await receive('YES');
+        const linked = await receive('link me');
+        expect(seen).toEqual([
+          { body: 'hello', optedOut: false },
+          { body: 'STOP', optedOut: true },
+          { body: 'still there?', optedOut: true },
+          { body: 'YES', optedOut: false },
+          { body: 'link me', optedOut: false },
+        ]);
+        expect(linked).toMatchObject({ accepted: true, keyword: undefined });
+        if (!linked.accepted) throw new Error('not accepted');
+        expect(linked.link).toEqual({ conversationId: `conv_${linked.messageRowId}`, workflowId: 'wf-1' });
+        // A redelivery knows no flag: the listener reads it itself.
+        seen.length = 0;
+        await db().transaction((tx) =>
+          inbox.redeliver(tx, { channel: 'sms', inboundEventId: 0, ref: linked.messageRowId }),
+        );
+        expect(seen).toEqual([{ body: 'link me', optedOut: undefined }]);
+      } finally {
+        remove();
+      }
+    });
+
     it('a listener that fails keeps the text (200), and a job hands it over again once', async () => {
       const from = newNumber();
       const messageSid = `SM${randomUUID().replaceAll('-', '')}`;
