@@ -3,17 +3,38 @@
  * src/core/workflow/workflow-store.ts, src/core/jobs/job-queue.ts, src/peers/sms/sms-store.ts and
  * src/peers/ledger/days-late.ts at the commit before them), kept so that bench/statement-cost.ts measures before and after in the
  * same run, on the same database and machine load. Not used by the service.
+ *
+ * The ingest statements (an accepted inbound text: src/core/inbound/inbound-events.ts,
+ * recordInbound and linkMessage of src/peers/sms/sms-store.ts, upsertConversation,
+ * updateConversation and latestWorkflow of src/collections/collections-store.ts, createWorkflow)
+ * are verbatim from commit 9329bb8, the one before they became fixed statements.
  */
-import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
-import type { Executor } from '../../src/core/db/database.js';
-import { smsContacts } from '../../src/core/db/peer-tables.js';
-import { auditLog, jobs, workflows } from '../../src/core/db/schema.js';
+import type { Executor, Tx } from '../../src/core/db/database.js';
+import { smsContacts, smsMessages } from '../../src/core/db/peer-tables.js';
+import {
+  auditLog,
+  collectionsConversations,
+  inboundEvents,
+  jobs,
+  workflows,
+} from '../../src/core/db/schema.js';
 import { inTransaction } from '../../src/core/db/transaction.js';
 import { jobRows, LeaseLostError, type ClaimedJob, type JobSpec } from '../../src/core/jobs/job-queue.js';
 import { currentCorrelationId } from '../../src/core/runtime.js';
 import { StaleVersionError, WorkflowNotFoundError } from '../../src/core/workflow/errors.js';
-import type { Audit, FollowUp, Transition, Workflow } from '../../src/core/workflow/workflow-store.js';
+import type {
+  Audit,
+  CreateWorkflow,
+  FollowUp,
+  Transition,
+  Workflow,
+} from '../../src/core/workflow/workflow-store.js';
+import { COLLECTIONS_KIND, type Conversation } from '../../src/collections/collections-store.js';
+import { countSegments } from '../../src/peers/sms/segments.js';
+import type { InboundSms } from '../../src/peers/sms/sms-port.js';
+import { findByProviderId, UNKNOWN_NUMBER } from '../../src/peers/sms/sms-store.js';
 
 function followUps(list: readonly FollowUp[] | undefined, workflowId: string, version: number): JobSpec[] {
   return (list ?? []).map(({ bound, ...spec }) =>
@@ -184,4 +205,198 @@ export function localDate(now: Date, timeZone: string): string {
   }).formatToParts(now);
   const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   return `${part('year')}-${part('month')}-${part('day')}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ingest of an inbound text, as at commit 9329bb8.
+
+// src/core/inbound/inbound-events.ts
+
+export type InboundClaim =
+  { claimed: true; id: number } | { claimed: false; id: number; workflowId: string | null };
+
+export async function claimInboundEvent(
+  executor: Executor,
+  input: {
+    source: string;
+    naturalKey: string;
+    payload: Record<string, unknown>;
+    now: Date;
+    workflowId?: string;
+  },
+): Promise<InboundClaim> {
+  const [inserted] = await executor
+    .insert(inboundEvents)
+    .values({
+      source: input.source,
+      naturalKey: input.naturalKey,
+      payload: input.payload,
+      workflowId: input.workflowId ?? null,
+      correlationId: currentCorrelationId() ?? null,
+      receivedAt: input.now,
+    })
+    .onConflictDoNothing()
+    .returning({ id: inboundEvents.id });
+  if (inserted) return { claimed: true, id: inserted.id };
+  const [existing] = await executor
+    .select({ id: inboundEvents.id, workflowId: inboundEvents.workflowId })
+    .from(inboundEvents)
+    .where(and(eq(inboundEvents.source, input.source), eq(inboundEvents.naturalKey, input.naturalKey)));
+  if (!existing) throw new Error('inbound event vanished after a conflicting insert');
+  return { claimed: false, id: existing.id, workflowId: existing.workflowId };
+}
+
+export async function attachInboundToWorkflow(
+  executor: Executor,
+  id: number,
+  workflowId: string,
+): Promise<void> {
+  await executor.update(inboundEvents).set({ workflowId }).where(eq(inboundEvents.id, id));
+}
+
+// src/peers/sms/sms-store.ts
+
+/** Stores an inbound text once per (provider, provider id); a repeat returns the first row. */
+export async function recordInbound(
+  executor: Executor,
+  sms: InboundSms,
+  now: Date,
+): Promise<{ id: number; created: boolean }> {
+  const { segments, encoding } = countSegments(sms.body);
+  const [inserted] = await executor
+    .insert(smsMessages)
+    .values({
+      direction: 'in',
+      provider: sms.provider,
+      providerMessageId: sms.providerMessageId,
+      fromNumber: sms.from,
+      toNumber: sms.to ?? UNKNOWN_NUMBER,
+      body: sms.body,
+      segments,
+      encoding,
+      state: 'received',
+      conversationId: sms.conversationId ?? null,
+      createdAt: sms.receivedAt,
+      updatedAt: now,
+    })
+    .onConflictDoNothing()
+    .returning({ id: smsMessages.id });
+  if (inserted) return { id: inserted.id, created: true };
+  const existing = await findByProviderId(executor, sms.provider, sms.providerMessageId);
+  if (!existing) throw new Error('inbound text vanished after a conflicting insert');
+  return { id: existing.id, created: false };
+}
+
+/** Ties an inbound text to the conversation and workflow that answer it (GET /conversations/…/messages). */
+export async function linkMessage(
+  executor: Executor,
+  id: number,
+  link: { conversationId: string; workflowId: string },
+): Promise<void> {
+  await executor
+    .update(smsMessages)
+    .set({ conversationId: link.conversationId, workflowId: link.workflowId })
+    .where(eq(smsMessages.id, id));
+}
+
+// src/collections/collections-store.ts
+
+export async function upsertConversation(
+  tx: Tx,
+  input: {
+    conversationId: string;
+    phone: string;
+    tenantId: string | undefined;
+    now: Date;
+    lastInboundAt?: Date;
+  },
+): Promise<Conversation> {
+  const inbound = input.lastInboundAt ? { lastInboundAt: input.lastInboundAt } : {};
+  const [row] = await tx
+    .insert(collectionsConversations)
+    .values({
+      conversationId: input.conversationId,
+      phone: input.phone,
+      tenantId: input.tenantId ?? null,
+      state: 'open',
+      createdAt: input.now,
+      updatedAt: input.now,
+      ...inbound,
+    })
+    .onConflictDoUpdate({
+      target: collectionsConversations.conversationId,
+      set: {
+        updatedAt: input.now,
+        ...(input.tenantId ? { tenantId: input.tenantId } : {}),
+        ...inbound,
+      },
+    })
+    .returning();
+  return row!;
+}
+
+export async function updateConversation(
+  executor: Executor,
+  id: string,
+  set: Partial<Omit<Conversation, 'conversationId' | 'createdAt'>>,
+): Promise<void> {
+  await executor
+    .update(collectionsConversations)
+    .set(set)
+    .where(eq(collectionsConversations.conversationId, id));
+}
+
+export async function latestWorkflow(
+  executor: Executor,
+  conversationId: string,
+): Promise<Workflow | undefined> {
+  const [row] = await executor
+    .select()
+    .from(workflows)
+    .where(and(eq(workflows.kind, COLLECTIONS_KIND), eq(workflows.subjectKey, conversationId)))
+    .orderBy(desc(workflows.createdAt), desc(workflows.id))
+    .limit(1);
+  return row;
+}
+
+// src/core/workflow/workflow-store.ts
+
+export async function createWorkflow(executor: Executor, input: CreateWorkflow): Promise<Workflow> {
+  // One statement, so no BEGIN/COMMIT of its own: the row, its audit row and its jobs.
+  const created = executor.$with('created').as(
+    executor
+      .insert(workflows)
+      .values({
+        id: input.id,
+        kind: input.kind,
+        subjectKey: input.subjectKey,
+        state: input.state,
+        previousState: null,
+        data: input.data ?? {},
+        version: 1,
+        createdAt: input.now,
+        updatedAt: input.now,
+      })
+      .returning(),
+  );
+  const audited = executor
+    .$with('audited')
+    .as(executor.insert(auditLog).values(auditRow(input.id, null, input.state, input.audit, input.now)));
+  const specs = followUps(input.jobs, input.id, 1);
+  const writes =
+    specs.length === 0
+      ? [created, audited]
+      : [
+          created,
+          audited,
+          executor.$with('queued').as(
+            // Only the partial unique index on singleton_key can conflict.
+            executor.insert(jobs).values(jobRows(specs, input.now)).onConflictDoNothing(),
+          ),
+        ];
+  const [row] = await executor
+    .with(...writes)
+    .select()
+    .from(created);
+  return row as Workflow;
 }
