@@ -71,6 +71,8 @@ export const collectionsApprovals = pgTable(
     index('collections_approvals_status_idx').on(t.status, t.createdAt),
     index('collections_approvals_conversation_idx').on(t.conversationId),
     index('collections_approvals_created_idx').on(t.createdAt),
+    // The dashboard's "recently decided" list: newest decisions first (docs/performance.md).
+    index('collections_approvals_decided_idx').on(t.decidedAt),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX "collections_approvals_decided_idx" ON "collections_approvals" USING btree ("decided_at");
