@@ -10,6 +10,7 @@ import type { CoreServices } from '../../main.js';
 import type { Tenant } from '../../peers/ledger/ledger-port.js';
 import { requireDashboardRole } from '../auth/role-guard.js';
 import type { DashboardEnv, PageRegistrar } from '../dashboard-env.js';
+import { readForm } from '../forms.js';
 import { CsrfField } from '../layout.js';
 import { APPROVALS_JS_URL, registerCollectionsAssets } from '../collections/collections-assets.js';
 import {
@@ -116,7 +117,7 @@ export const registerApprovalsPages: PageRegistrar = (app, { core }) => {
 
   app.post('/approvals/:id', requireDashboardRole('manager'), async (c) => {
     const id = c.req.param('id');
-    const body = await c.req.parseBody();
+    const body = await readForm(c);
     const action = formString(body, 'action');
     const rawText = formString(body, 'approved_text');
     const notes = formString(body, 'notes')?.trim() || undefined;

@@ -5,6 +5,7 @@ import { inTransaction } from '../../core/db/transaction.js';
 import type { CoreServices } from '../../main.js';
 import { requireDashboardRole } from '../auth/role-guard.js';
 import type { DashboardEnv, PageRegistrar } from '../dashboard-env.js';
+import { readForm } from '../forms.js';
 import { CsrfField } from '../layout.js';
 import { registerCollectionsAssets } from '../collections/collections-assets.js';
 import {
@@ -103,7 +104,7 @@ export const registerEscalationsPages: PageRegistrar = (app, { core }) => {
 
   app.post('/escalations/:id/assign', requireDashboardRole('manager'), async (c) => {
     const id = c.req.param('id');
-    const body = await c.req.parseBody();
+    const body = await readForm(c);
     const filter = backFilter(formString(body, 'back'));
     const assignee = formString(body, 'assigned_to')?.trim() ?? '';
     const refuse = (status: ContentfulStatusCode, message: string) =>
@@ -125,7 +126,7 @@ export const registerEscalationsPages: PageRegistrar = (app, { core }) => {
 
   app.post('/escalations/:id/resolve', requireDashboardRole('manager'), async (c) => {
     const id = c.req.param('id');
-    const body = await c.req.parseBody();
+    const body = await readForm(c);
     const filter = backFilter(formString(body, 'back'));
     const resolution = normalizeNewlines(formString(body, 'resolution') ?? '').trim() || undefined;
     const refuse = (status: ContentfulStatusCode, message: string) =>
