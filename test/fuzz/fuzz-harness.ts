@@ -115,7 +115,7 @@ const SEEDED: Record<string, string> = {
   message_id: '<fuzz-example@example.com>',
 };
 
-const BAD_SEGMENTS = [
+export const BAD_SEGMENTS = [
   '..',
   '%2e%2e',
   '%2F',
@@ -702,7 +702,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 }
 
 /** One pino error line as "METHOD path: Type: message (caused by: …, code …)". */
-function compactLogLine(line: string): string {
+export function compactLogLine(line: string): string {
   try {
     const entry = JSON.parse(line) as {
       method?: string;

@@ -87,3 +87,49 @@ export async function waitForQuiet(db: Db, quietMs = 200, capMs = 15_000): Promi
   }
   return false;
 }
+
+/**
+ * The dashboard fuzz only: an update of dashboard_sessions that changes nothing but last_seen_at
+ * (the session middleware's "touch", at most once a minute per session, whatever the request)
+ * is logged as op TOUCH instead of UPDATE, so the check can leave out exactly that write.
+ * Every other write to dashboard_sessions (a new session, a deleted one, a changed CSRF token) is
+ * still an UPDATE, INSERT or DELETE.
+ */
+export async function installSessionTouchWatch(db: Db): Promise<void> {
+  await db.execute(
+    sql.raw(`create function fuzz_log_session_write() returns trigger language plpgsql as $$
+      begin
+        insert into fuzz_write_log (tbl, op) values (TG_TABLE_NAME,
+          case when TG_OP = 'UPDATE' and (to_jsonb(new) - 'last_seen_at') = (to_jsonb(old) - 'last_seen_at')
+               then 'TOUCH' else TG_OP end);
+        return null;
+      end $$`),
+  );
+  await db.execute(sql.raw(`drop trigger fuzz_log_write on public.dashboard_sessions`));
+  await db.execute(
+    sql.raw(
+      `create trigger fuzz_log_write after insert or update or delete on public.dashboard_sessions for each row execute function fuzz_log_session_write()`,
+    ),
+  );
+}
+
+/** Writes between two marks other than the ones `excluded` names ("table:OP"), as writesBetween does. */
+export async function writesBetweenExcept(
+  db: Db,
+  before: WriteMark,
+  after: WriteMark,
+  excluded: readonly string[],
+): Promise<string> {
+  const result = (await db.execute(
+    sql`select tbl, op, count(*)::int as n from fuzz_write_log where id > ${before.logId} and id <= ${after.logId} group by 1, 2 order by 1, 2`,
+  )) as Rows<{ tbl: string; op: string; n: number }>;
+  const parts = result.rows
+    .filter((r) => !excluded.includes(`${r.tbl}:${r.op}`))
+    .map((r) => `${r.tbl}:${r.op}×${r.n}`);
+  if (before.idempotency !== after.idempotency) {
+    parts.push(
+      `idempotency_keys ${before.idempotency.split(':')[0]}→${after.idempotency.split(':')[0]} rows`,
+    );
+  }
+  return parts.join(', ');
+}
