@@ -71,6 +71,22 @@ const selectWorkflow = fixedStatement(
   readWorkflow,
 );
 
+/**
+ * The follow-up jobs of a created or changed workflow, inserted from the CTE `source` (no row
+ * there, no jobs): `jobs` is the parameter holding jobRowsJson, `now` the one holding the time.
+ */
+function queueJobsFrom(source: string, jobs: string, now: string): string {
+  return `insert into "jobs" ("kind", "payload", "state", "run_at", "max_attempts", "singleton_key",
+                         "workflow_id", "workflow_version", "correlation_id", "created_at", "updated_at")
+     select j.kind, j.payload, 'queued', j.run_at, j.max_attempts, j.singleton_key,
+            j.workflow_id, j.workflow_version, j.correlation_id, ${now}::timestamptz, ${now}::timestamptz
+       from ${source}
+      cross join jsonb_to_recordset(${jobs}::jsonb) as j(kind text, payload jsonb, run_at timestamptz,
+            max_attempts integer, singleton_key text, workflow_id uuid, workflow_version integer,
+            correlation_id text)
+     on conflict do nothing`;
+}
+
 /*
  * A new workflow is one statement too: the row (version 1), its audit row and its follow-up jobs,
  * inserted from the created row. The jobs come as one JSON array (jobRowsJson), so the text is the
@@ -87,15 +103,7 @@ const createStatement = fixedStatement(
      insert into "audit_log" ("workflow_id", "from_state", "to_state", "reason", "actor", "correlation_id", "details", "at")
      select "id", null, "state", $7, $8, $9, $10::jsonb, $6::timestamptz from created
    ), queued as (
-     insert into "jobs" ("kind", "payload", "state", "run_at", "max_attempts", "singleton_key",
-                         "workflow_id", "workflow_version", "correlation_id", "created_at", "updated_at")
-     select j.kind, j.payload, 'queued', j.run_at, j.max_attempts, j.singleton_key,
-            j.workflow_id, j.workflow_version, j.correlation_id, $6::timestamptz, $6::timestamptz
-       from created
-      cross join jsonb_to_recordset($11::jsonb) as j(kind text, payload jsonb, run_at timestamptz,
-            max_attempts integer, singleton_key text, workflow_id uuid, workflow_version integer,
-            correlation_id text)
-     on conflict do nothing
+     ${queueJobsFrom('created', '$11', '$6')}
    )
    select ${columnList(workflowColumns)} from created`,
   readWorkflow,
@@ -141,15 +149,7 @@ const transitionStatement = fixedStatement(
      insert into "audit_log" ("workflow_id", "from_state", "to_state", "reason", "actor", "correlation_id", "details", "at")
      select "id", "previous_state", "state", $6, $7, $8, $9::jsonb, $5::timestamptz from updated
    ), queued as (
-     insert into "jobs" ("kind", "payload", "state", "run_at", "max_attempts", "singleton_key",
-                         "workflow_id", "workflow_version", "correlation_id", "created_at", "updated_at")
-     select j.kind, j.payload, 'queued', j.run_at, j.max_attempts, j.singleton_key,
-            j.workflow_id, j.workflow_version, j.correlation_id, $5::timestamptz, $5::timestamptz
-       from updated
-      cross join jsonb_to_recordset($10::jsonb) as j(kind text, payload jsonb, run_at timestamptz,
-            max_attempts integer, singleton_key text, workflow_id uuid, workflow_version integer,
-            correlation_id text)
-     on conflict do nothing
+     ${queueJobsFrom('updated', '$10', '$5')}
    )
    select ${columnList(workflowColumns)} from updated`,
   readWorkflow,
