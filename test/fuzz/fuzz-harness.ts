@@ -757,3 +757,12 @@ function rawExchange(port: number, request: string): Promise<string> {
     socket.write(request, 'latin1', () => socket.end());
   });
 }
+
+/** A whole number from the environment (the full runs' FUZZ_* settings), or the fallback. */
+export function envWholeNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, not ${raw}`);
+  return n;
+}

@@ -2,20 +2,13 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDashboardFuzz } from './dashboard-fuzz.js';
-import { histogram } from './fuzz-harness.js';
+import { envWholeNumber as number, histogram } from './fuzz-harness.js';
 
 /**
  * `npm run fuzz:dashboard`: the full run of the dashboard's form routes. FUZZ_RUNS bad bodies per
  * route (10,000 by default), a random seed unless FUZZ_SEED is given (printed either way), a JSON
  * summary in the system's temporary folder (FUZZ_OUT overrides). Exits 1 on any broken promise.
  */
-const number = (name: string, fallback: number) => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, not ${raw}`);
-  return n;
-};
 
 const runs = number('FUZZ_RUNS', 10_000);
 const seed = number('FUZZ_SEED', Math.floor(Math.random() * 2 ** 31));

@@ -1,18 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { histogram, runFuzz } from './fuzz-harness.js';
+import { envWholeNumber as number, histogram, runFuzz } from './fuzz-harness.js';
 
 /**
  * `npm run fuzz`: the full run. FUZZ_RUNS bad bodies per mutating operation (10,000 by default),
  * a random seed unless FUZZ_SEED is given (printed either way), a JSON summary in
  * bench/results/fuzz-<database>.json. Exits 1 when any promise was broken.
  */
-const number = (name: string, fallback: number) => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, not ${raw}`);
-  return n;
-};
 
 const runs = number('FUZZ_RUNS', 10_000);
 const seed = number('FUZZ_SEED', Math.floor(Math.random() * 2 ** 31));
