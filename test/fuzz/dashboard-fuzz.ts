@@ -15,7 +15,7 @@ import { startServiceUnderTest } from '../helpers/service-under-test.js';
 import { onPostgres } from '../helpers/test-database.js';
 import { DashboardClient } from '../integration/dashboard/dashboard-client.js';
 import { badDashboardForms, CSRF_PLACEHOLDER, type DashboardBody } from './dashboard-bodies.js';
-import { BAD_SEGMENTS, compactLogLine } from './fuzz-harness.js';
+import { BAD_SEGMENTS, compactLogLine, sendRequest, type Request, type Sent } from './fuzz-harness.js';
 import {
   installSessionTouchWatch,
   installWriteWatch,
@@ -156,15 +156,6 @@ const FORM_EXAMPLES: Record<string, Record<string, string>> = {
 
 type Shell = 'full' | 'no-csrf' | 'wrong-csrf' | 'cross-site' | 'bad-session';
 
-type Sent = {
-  status: number;
-  contentType: string;
-  location: string;
-  hxRedirect: string | undefined;
-  text: string;
-  nodeLevel: boolean;
-};
-
 const tally = (): Tally => ({ runs: 0, rejected: 0, accepted: 0, statuses: {} });
 const bump = (map: Record<string, number>, key: string | number) => {
   map[key] = (map[key] ?? 0) + 1;
@@ -247,44 +238,7 @@ export async function runDashboardFuzz(options: DashboardFuzzOptions): Promise<D
     durationMs: 0,
   };
 
-  const send = (req: {
-    method: string;
-    path: string;
-    headers: Record<string, string | string[]>;
-    body: string | undefined;
-    fresh?: boolean;
-  }) =>
-    new Promise<Sent>((resolve, reject) => {
-      const headers: http.OutgoingHttpHeaders = { ...req.headers };
-      if (req.body !== undefined) headers['content-length'] = Buffer.byteLength(req.body);
-      const r = http.request(
-        {
-          host: '127.0.0.1',
-          port,
-          method: req.method,
-          path: req.path,
-          headers,
-          agent: req.fresh ? false : agent,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              contentType: res.headers['content-type'] ?? '',
-              location: res.headers.location ?? '',
-              hxRedirect: res.headers['hx-redirect'] as string | undefined,
-              text: Buffer.concat(chunks).toString('utf8'),
-              nodeLevel: res.headers['x-correlation-id'] === undefined,
-            }),
-          );
-          res.on('error', reject);
-        },
-      );
-      r.on('error', reject);
-      r.end(req.body);
-    });
+  const send = (req: Request) => sendRequest(port, agent, req);
 
   try {
     // Seed: a tenant, a conversation with an escalation, an email in the owner's mailbox.

@@ -90,9 +90,16 @@ type Operation = {
 };
 
 /** nodeLevel: answered by Node's HTTP parser, before the app (which always sets X-Correlation-ID). */
-type Sent = { status: number; contentType: string; text: string; nodeLevel: boolean };
+export type Sent = {
+  status: number;
+  contentType: string;
+  location: string;
+  hxRedirect: string | undefined;
+  text: string;
+  nodeLevel: boolean;
+};
 
-type Request = {
+export type Request = {
   method: string;
   path: string;
   headers: Record<string, string | string[]>;
@@ -193,36 +200,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   };
 
   try {
-    const send = (req: Request) =>
-      new Promise<Sent>((resolve, reject) => {
-        const headers: http.OutgoingHttpHeaders = { ...req.headers };
-        if (req.body !== undefined) headers['content-length'] = Buffer.byteLength(req.body);
-        const r = http.request(
-          {
-            host: '127.0.0.1',
-            port,
-            method: req.method,
-            path: req.path,
-            headers,
-            agent: req.fresh ? false : agent,
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () =>
-              resolve({
-                status: res.statusCode ?? 0,
-                contentType: res.headers['content-type'] ?? '',
-                text: Buffer.concat(chunks).toString('utf8'),
-                nodeLevel: res.headers['x-correlation-id'] === undefined,
-              }),
-            );
-            res.on('error', reject);
-          },
-        );
-        r.on('error', reject);
-        r.end(req.body);
-      });
+    const send = (req: Request) => sendRequest(port, agent, req);
 
     const timing = { send: 0, mark: 0, confirms: 0, clientErrorMs: 0 };
     (report as { timing?: typeof timing }).timing = timing;
@@ -765,4 +743,39 @@ export function envWholeNumber(name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, not ${raw}`);
   return n;
+}
+
+/** One request over real HTTP to the service on `port`; `fresh` uses a new connection. */
+export function sendRequest(port: number, agent: http.Agent, req: Request): Promise<Sent> {
+  return new Promise<Sent>((resolve, reject) => {
+    const headers: http.OutgoingHttpHeaders = { ...req.headers };
+    if (req.body !== undefined) headers['content-length'] = Buffer.byteLength(req.body);
+    const r = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: req.method,
+        path: req.path,
+        headers,
+        agent: req.fresh ? false : agent,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: res.headers['content-type'] ?? '',
+            location: res.headers.location ?? '',
+            hxRedirect: res.headers['hx-redirect'] as string | undefined,
+            text: Buffer.concat(chunks).toString('utf8'),
+            nodeLevel: res.headers['x-correlation-id'] === undefined,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    r.on('error', reject);
+    r.end(req.body);
+  });
 }
