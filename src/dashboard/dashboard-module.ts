@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HttpProblem, inputDataError } from '../http/problem.js';
@@ -75,6 +76,21 @@ export function dashboardModule(
       c.res.headers.set('Cache-Control', 'no-store');
       c.res.headers.append('Vary', 'Cookie');
     });
+    // Before the session and CSRF checks, like the API's limit (which skips /dashboard): nothing is
+    // read or written for a body over it, and the answer is a page, with the headers above.
+    const limit = core.config.http.bodyLimitBytes;
+    dashboard.use(
+      '*',
+      bodyLimit({
+        maxSize: limit,
+        onError: (c) =>
+          errorPage(
+            c,
+            413,
+            `The request body is larger than the limit of ${limit} bytes. Shorten what you sent and try again.`,
+          ),
+      }),
+    );
     registerAssets(dashboard);
     dashboard.use('*', sessionMiddleware(deps));
     registerSignInRoutes(dashboard, deps);

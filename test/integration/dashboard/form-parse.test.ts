@@ -92,3 +92,112 @@ describe('dashboard forms whose body cannot be parsed', () => {
     expect(second.headers.get('content-type') ?? '').not.toContain('problem+json');
   });
 });
+
+/**
+ * Found by the dashboard fuzz (docs/fuzz.md, item 9): the API's body limit runs before every
+ * route, and answered a dashboard form over the limit with its 413 problem+json, which a person
+ * in a browser sees as JSON. Under /dashboard it must be the dashboard's HTML "Too large" page;
+ * the API keeps problem+json; and nothing may be written either way.
+ */
+describe('dashboard forms over the body limit', () => {
+  const LIMIT = 1024; // small, so a body over it is sent whole before the answer (no reset)
+  let sut: ServiceUnderTest;
+  let client: DashboardClient;
+  let csrf: string;
+
+  beforeAll(async () => {
+    sut = await startServiceUnderTest({
+      env: { BODY_LIMIT_BYTES: String(LIMIT) },
+      modules: [collectionsModule(), dashboardModule()],
+    });
+    await createDashboardUser(sut.service.database.db, {
+      username: 'ada',
+      password: 'ada-password-long-enough',
+      role: 'admin',
+      mustChangePassword: false,
+      now: new Date(),
+    });
+    client = DashboardClient.for(sut);
+    expect((await client.signIn('ada', 'ada-password-long-enough')).status).toBe(303);
+    csrf = await client.csrf();
+  });
+  afterAll(async () => {
+    await sut?.stop();
+  });
+
+  const tenantForm = (tenantId: string, name: string) =>
+    new URLSearchParams({
+      _csrf: csrf,
+      tenant_id: tenantId,
+      name,
+      phone: tenantId === 't-small' ? '+12125550101' : '+12125550102',
+      timezone: 'America/New_York',
+      amount_owed: '600',
+      days_late: '12',
+    }).toString();
+
+  const post = (path: string, body: string | ReadableStream<Uint8Array>) =>
+    fetch(`${sut.service.url}${path}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        cookie: `cs_session=${client.cookies.get('cs_session')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body,
+      // A stream is sent chunked (no Content-Length): the limit then counts the bytes as they come.
+      ...(typeof body === 'string' ? {} : { duplex: 'half' }),
+    } as RequestInit);
+
+  const expectTooLargePage = async (response: Response) => {
+    const text = await response.text();
+    expect(response.status, text).toBe(413);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    // A dashboard page like the others: its security headers too.
+    expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(text).toContain('<title>Too large · Countersign</title>');
+    expect(text).toMatch(
+      /<div class="flash bad" role="alert">\s*<p>[^<]*larger than the limit of 1024 bytes/,
+    );
+  };
+
+  const ledgerTenant = async (id: string) => (await sut.call('GET', `/ledger/tenants/${id}`)).status;
+
+  it('a form over the limit is the HTML "Too large" page, and nothing is added', async () => {
+    // The same form under the limit adds the tenant, so only the size stops the one over it.
+    const small = await post('/dashboard/sandbox/tenants', tenantForm('t-small', 'Maria Lopez'));
+    expect(small.status, await small.clone().text()).toBe(303);
+    expect(await ledgerTenant('t-small')).toBe(200);
+
+    const body = tenantForm('t-big', 'M'.repeat(2 * LIMIT));
+    expect(body.length).toBeGreaterThan(LIMIT);
+    await expectTooLargePage(await post('/dashboard/sandbox/tenants', body));
+    expect(await ledgerTenant('t-big')).toBe(404);
+  });
+
+  it('the same when the body comes chunked, without a Content-Length', async () => {
+    const bytes = new TextEncoder().encode(tenantForm('t-chunked', 'M'.repeat(2 * LIMIT)));
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let at = 0; at < bytes.length; at += 512) controller.enqueue(bytes.slice(at, at + 512));
+        controller.close();
+      },
+    });
+    await expectTooLargePage(await post('/dashboard/sandbox/tenants', stream));
+    expect(await ledgerTenant('t-chunked')).toBe(404);
+  });
+
+  it('a sign-out over the limit does not sign out', async () => {
+    await expectTooLargePage(await post('/dashboard/logout', `_csrf=${csrf}&pad=${'x'.repeat(2 * LIMIT)}`));
+    const page = await client.get('/dashboard/settings');
+    expect(page.status).toBe(200);
+    expect(DashboardClient.csrfIn(await page.text())).toBe(csrf);
+  });
+
+  it('the API keeps its 413 problem+json', async () => {
+    const { status, body } = await sut.call('PUT', '/tenants/t-api', { name: 'M'.repeat(2 * LIMIT) });
+    expect(status).toBe(413);
+    expect(body).toMatchObject({ status: 413, detail: expect.stringContaining('limit of 1024 bytes') });
+  });
+});
