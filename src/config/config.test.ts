@@ -86,7 +86,7 @@ describe('loadConfig', () => {
           anthropicModel: 'claude-sonnet-4-5',
           anthropicBaseUrl: undefined,
           timeoutMs: 30_000,
-          maxConcurrency: 16,
+          maxConcurrency: 128,
         },
         sms: {
           provider: undefined,

@@ -96,7 +96,7 @@ const envSchema = z.object({
   ANTHROPIC_MODEL: z.string().trim().min(1).default('claude-sonnet-4-5'),
   ANTHROPIC_BASE_URL: url,
   AI_TIMEOUT_MS: integer(100, 600_000).default(30_000),
-  AI_MAX_CONCURRENCY: integer(1, 1024).default(16),
+  AI_MAX_CONCURRENCY: integer(1, 1024).default(128),
 
   SMS_PROVIDER: z.enum(['twilio', 'sms-agent', 'sms-gateway', 'outbox']).optional(),
   TWILIO_ACCOUNT_SID: optionalText,

@@ -36,6 +36,13 @@ export type JobHandler = {
   run(ctx: JobContext): Promise<void>;
   /** How many of this kind one worker runs at once; default JOB_CONCURRENCY. */
   concurrency?: number;
+  /**
+   * This kind finishes work that others started (the outbox's deliveries finish turns). While it
+   * has a backlog, the worker starts no more of any other kind than JOB_CONCURRENCY at once, even
+   * a kind allowed more (drafts, which wait on the AI): otherwise a fast AI lets the drafts take
+   * the CPU and the connections from the sends, and replies pile up unsent (docs/performance.md).
+   */
+  finishesWork?: boolean;
   /** Per-attempt time limit; default 80 % of the lease. */
   timeoutMs?: number;
   /** Called in the transaction that marks the job failed for good (retries exhausted, non-retriable). */
@@ -69,6 +76,11 @@ function describe(error: unknown): string {
 export class JobWorker {
   private readonly handlers = new Map<string, JobHandler>();
   private readonly inFlight = new Map<string, number>();
+  /**
+   * Kinds marked finishesWork whose last claim with a free slot filled every free slot: more of
+   * them are probably due. A kind with no free slot keeps its mark until a claim says otherwise.
+   */
+  private readonly backlogged = new Set<string>();
   private readonly running = new Map<
     number,
     { job: ClaimedJob; abort: AbortController; done: Promise<void> }
@@ -182,10 +194,13 @@ export class JobWorker {
   private async claimRound(): Promise<Promise<void>[]> {
     const started: Promise<void>[] = [];
     if (this.stopping) return started;
+    const base = this.options.concurrency;
+    const finishing = this.backlogged.size > 0;
     const limits: { kind: string; limit: number }[] = [];
     for (const handler of this.handlers.values()) {
-      const limit =
-        (handler.concurrency ?? this.options.concurrency) - (this.inFlight.get(handler.kind) ?? 0);
+      const allowed = handler.concurrency ?? base;
+      const cap = finishing && !handler.finishesWork ? Math.min(allowed, base) : allowed;
+      const limit = cap - (this.inFlight.get(handler.kind) ?? 0);
       if (limit > 0) limits.push({ kind: handler.kind, limit });
     }
     const claimed = await claimJobsOfKinds(this.options.db, {
@@ -194,6 +209,12 @@ export class JobWorker {
       now: this.options.clock.now(),
       leaseMs: this.options.leaseMs,
     });
+    for (const { kind, limit } of limits) {
+      if (!this.handlers.get(kind)?.finishesWork) continue;
+      const count = claimed.filter((job) => job.kind === kind).length;
+      if (count >= limit) this.backlogged.add(kind);
+      else this.backlogged.delete(kind);
+    }
     for (const job of claimed) {
       const handler = this.handlers.get(job.kind);
       if (handler) started.push(this.launch(handler, job));

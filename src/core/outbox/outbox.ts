@@ -151,6 +151,8 @@ export function outboxDeliveryHandler(options: {
   return {
     kind: OUTBOX_JOB,
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    // A delivery finishes a turn: while deliveries are backlogged, drafts do not widen past JOB_CONCURRENCY.
+    finishesWork: true,
     async run(ctx) {
       const outboxId = Number(ctx.job.payload.outboxId);
       const row = await getOutboxRow(ctx.db, outboxId);

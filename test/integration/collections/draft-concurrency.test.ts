@@ -3,6 +3,7 @@ import { collectionsModule } from '../../../src/collections/collections-module.j
 import { emailReplyModule } from '../../../src/email-reply/email-reply-module.js';
 import { ManualClock } from '../../../src/core/runtime.js';
 import { OpenAiFake } from '../../fakes/openai-fake.js';
+import { SmsGatewayFake } from '../../fakes/sms-gateway-fake.js';
 import {
   eventually,
   startServiceUnderTest,
@@ -17,13 +18,40 @@ import { databaseKind } from '../../helpers/test-database.js';
  * answer, so the calls it is holding are exactly the drafts waiting at once; with the drafts
  * bound to JOB_CONCURRENCY it would see 2. A sixth tenant's draft waits for a free slot, so the
  * AI limit still bounds what reaches the provider. The email workflow's draft job follows the
- * same limit.
+ * same limit. While the replies already decided wait to be sent, drafts do not widen: new work
+ * waits for the sends (the third block).
  */
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const JOB_SLOTS = 2;
 const AI_LIMIT = 5;
+
+/** Tenant n (in the ledger, owing $600) texts; returns the conversation id. */
+async function aTenantTexts(sut: ServiceUnderTest, clock: ManualClock, n: number): Promise<string> {
+  const call = async (method: string, path: string, body?: unknown) =>
+    (await sut.call(method, path, body)) as { status: number; body: Json };
+  const id = `slot_tenant_${n}`;
+  const phone = `+1212555${String(7000 + n)}`;
+  const put = await call('PUT', `/ledger/tenants/${id}`, {
+    name: `Tenant ${n}`,
+    phone,
+    amount_owed: 600,
+    timezone: 'America/New_York',
+    due_date: '2025-01-03',
+  });
+  expect(put.status, JSON.stringify(put.body)).toBeLessThan(300);
+  const res = await call('POST', '/orchestrate/sms-received', {
+    tenant_id: id,
+    phone_number: phone,
+    content: 'What is my balance?',
+    conversation_id: `conv_${id}`,
+    timestamp: clock.now().toISOString(),
+    direction: 'inbound',
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  return `conv_${id}`;
+}
 
 describe(`drafts in flight follow the AI limit (${databaseKind})`, () => {
   let sut: ServiceUnderTest;
@@ -54,28 +82,7 @@ describe(`drafts in flight follow the AI limit (${databaseKind})`, () => {
   const call = async (method: string, path: string, body?: unknown) =>
     (await sut.call(method, path, body)) as { status: number; body: Json };
 
-  async function tenantTexts(n: number): Promise<string> {
-    const id = `slot_tenant_${n}`;
-    const phone = `+1212555${String(7000 + n)}`;
-    const put = await call('PUT', `/ledger/tenants/${id}`, {
-      name: `Tenant ${n}`,
-      phone,
-      amount_owed: 600,
-      timezone: 'America/New_York',
-      due_date: '2025-01-03',
-    });
-    expect(put.status, JSON.stringify(put.body)).toBeLessThan(300);
-    const res = await call('POST', '/orchestrate/sms-received', {
-      tenant_id: id,
-      phone_number: phone,
-      content: 'What is my balance?',
-      conversation_id: `conv_${id}`,
-      timestamp: clock.now().toISOString(),
-      direction: 'inbound',
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(202);
-    return `conv_${id}`;
-  }
+  const tenantTexts = (n: number) => aTenantTexts(sut, clock, n);
 
   const aiCalls = () => openai.server.requestsTo('/v1/chat/completions').length;
 
@@ -165,5 +172,94 @@ describe(`email drafts in flight follow the AI limit (${databaseKind})`, () => {
         `the draft of ${id}`,
       );
     }
+  });
+});
+
+describe(`drafts do not widen while replies wait to be sent (${databaseKind})`, () => {
+  let sut: ServiceUnderTest;
+  const clock = new ManualClock('2025-01-15T15:30:00Z');
+  // Sure drafts that the guard passes: each is sent without a manager.
+  const openai = new OpenAiFake({
+    defaultContent: {
+      text: 'Thanks for your message. You can pay online through the resident portal or at the leasing office.',
+      intent: 'balance_question',
+      confidence: 0.95,
+      plan: null,
+    },
+  });
+  const gateway = new SmsGatewayFake();
+
+  beforeAll(async () => {
+    await Promise.all([openai.start(), gateway.start()]);
+    sut = await startServiceUnderTest({
+      env: {
+        AI_PROVIDER: 'openai',
+        OPENAI_API_KEY: 'sk-test-key',
+        OPENAI_BASE_URL: openai.baseUrl,
+        SMS_PROVIDER: 'sms-gateway',
+        SMS_GATEWAY_URL: gateway.url,
+        JOB_CONCURRENCY: String(JOB_SLOTS),
+        AI_MAX_CONCURRENCY: String(AI_LIMIT),
+        CIRCUIT_BREAKER_THRESHOLD: '100',
+      },
+      modules: [collectionsModule()],
+      clock,
+    });
+  });
+  afterAll(async () => {
+    openai.server.release();
+    gateway.server.release();
+    await sut?.stop();
+    await Promise.all([openai.stop(), gateway.stop()]);
+  });
+
+  const decided = async (conversation: string) =>
+    eventually(
+      async () => (await sut.call('GET', `/orchestrate/workflow/${conversation}/status`)).body as Json,
+      (s) => s.metadata?.decision != null,
+      `the decision of ${conversation}`,
+    );
+
+  it('holds drafts to JOB_CONCURRENCY while the deliveries are backlogged, and widens them once the sends catch up', async () => {
+    // The SMS gateway holds every send: the deliveries fill their slots and more wait.
+    gateway.server.hold();
+    const first: string[] = [];
+    for (let n = 101; n <= 104; n += 1) first.push(await aTenantTexts(sut, clock, n));
+    clock.advance(3_001);
+    for (const conversation of first)
+      expect((await decided(conversation)).metadata.decision).toBe('auto_send');
+    await eventually(
+      () => gateway.server.waiting,
+      (w) => w === JOB_SLOTS,
+      `${JOB_SLOTS} sends held`,
+    );
+
+    // New texts arrive: their drafts may not take more than JOB_CONCURRENCY slots meanwhile.
+    openai.server.hold();
+    const second: string[] = [];
+    for (let n = 111; n <= 116; n += 1) second.push(await aTenantTexts(sut, clock, n));
+    clock.advance(3_001);
+    await eventually(
+      () => openai.server.waiting,
+      (w) => w === JOB_SLOTS,
+      `${JOB_SLOTS} AI calls held`,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(openai.server.waiting).toBe(JOB_SLOTS);
+
+    // The sends go out; once a delivery claim comes back short, drafts widen to the AI limit.
+    gateway.server.release();
+    await eventually(
+      () => openai.server.waiting,
+      (w) => w === AI_LIMIT,
+      `${AI_LIMIT} AI calls held`,
+    );
+    openai.server.release();
+    for (const conversation of second) await decided(conversation);
+    await eventually(
+      () => gateway.sends().length,
+      (n) => n === first.length + second.length,
+      'every reply sent once',
+    );
   });
 });

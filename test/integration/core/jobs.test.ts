@@ -288,6 +288,93 @@ describe(`durable jobs (${databaseKind})`, () => {
     expect(peak).toBe(2);
   });
 
+  it('while a kind that finishes work has a backlog, a wider kind runs no more than JOB_CONCURRENCY at once', async () => {
+    // Drafts may run more at once than JOB_CONCURRENCY (they wait on the AI); deliveries finish
+    // turns. Both kinds hold their jobs until the test lets them go.
+    const startKind = `${kind}.start`;
+    const finishKind = `${kind}.finish`;
+    const BASE = 2;
+    const WIDE = 6;
+    const running = { [startKind]: 0, [finishKind]: 0 };
+    const gates: Record<string, (() => void)[]> = { [startKind]: [], [finishKind]: [] };
+    let holdFinish = true;
+    let phase: 'first' | 'backlog' | 'clear' = 'first';
+    let peakStartWhileBacklogged = 0;
+    const held =
+      (k: string): JobHandler['run'] =>
+      async () => {
+        running[k] = (running[k] ?? 0) + 1;
+        if (k === startKind && phase === 'backlog')
+          peakStartWhileBacklogged = Math.max(peakStartWhileBacklogged, running[k]);
+        if (k === startKind || holdFinish) await new Promise<void>((r) => gates[k]!.push(r));
+        running[k] = (running[k] ?? 1) - 1;
+      };
+    const letGo = (k: string) => gates[k]!.splice(0).forEach((r) => r());
+    const until = async (what: string, cond: () => boolean) => {
+      for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(cond(), what).toBe(true);
+    };
+    const worker = testWorker(
+      db(),
+      clock,
+      [
+        { kind: startKind, concurrency: WIDE, run: held(startKind) },
+        { kind: finishKind, finishesWork: true, run: held(finishKind) },
+      ],
+      { concurrency: BASE, pollIntervalMs: 10 },
+    );
+    await enqueueJobs(
+      db(),
+      Array.from({ length: 8 }, () => ({ kind: finishKind })),
+      clock.now(),
+    );
+    await enqueueJobs(
+      db(),
+      Array.from({ length: 30 }, () => ({ kind: startKind })),
+      clock.now(),
+    );
+    worker.start();
+    try {
+      // No backlog known yet: the wide kind takes all its slots, the finishing kind fills its own.
+      await until(
+        '6 started and 2 finishing at once',
+        () => running[startKind] === WIDE && running[finishKind] === BASE,
+      );
+
+      // The finishing kind's claim filled every free slot: while it is backlogged, the wide kind
+      // drops back to JOB_CONCURRENCY as its jobs end.
+      phase = 'backlog';
+      letGo(startKind);
+      await until('the wide kind back at JOB_CONCURRENCY', () => running[startKind] === BASE);
+      for (let i = 0; i < 3; i++) {
+        letGo(startKind);
+        await until('the wide kind refilled', () => running[startKind] === BASE);
+      }
+      await new Promise((r) => setTimeout(r, 100)); // a few more claim rounds
+      expect(running[startKind]).toBe(BASE);
+      expect(peakStartWhileBacklogged).toBe(BASE);
+
+      // The backlog drains (a claim comes back short): the wide kind widens again.
+      phase = 'clear';
+      holdFinish = false;
+      letGo(finishKind);
+      await until('every finishing job done', () => running[finishKind] === 0);
+      await until('the wide kind widened again', () => running[startKind] === WIDE);
+      const finished = await jobsOfKind(finishKind);
+      expect(finished.every((j) => j.state === 'done')).toBe(true);
+    } finally {
+      holdFinish = false;
+      letGo(finishKind);
+      const stopping = worker.stop(5_000);
+      for (let i = 0; i < 50 && running[startKind]! > 0; i++) {
+        letGo(startKind);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      letGo(startKind);
+      await stopping;
+    }
+  });
+
   it('singleton jobs: a second enqueue while one is unfinished is a no-op', async () => {
     await enqueueJobs(db(), [{ kind, singletonKey: `${kind}:1` }], clock.now());
     await enqueueJobs(db(), [{ kind, singletonKey: `${kind}:1` }], clock.now());
