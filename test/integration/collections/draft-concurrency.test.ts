@@ -27,6 +27,16 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 const JOB_SLOTS = 2;
 const AI_LIMIT = 5;
 
+/** 2 job slots a kind, 5 AI calls at once, and the OpenAI fake as the AI. */
+const slotEnv = (openai: OpenAiFake): Record<string, string> => ({
+  AI_PROVIDER: 'openai',
+  OPENAI_API_KEY: 'sk-test-key',
+  OPENAI_BASE_URL: openai.baseUrl,
+  JOB_CONCURRENCY: String(JOB_SLOTS),
+  AI_MAX_CONCURRENCY: String(AI_LIMIT),
+  CIRCUIT_BREAKER_THRESHOLD: '100',
+});
+
 /** Tenant n (in the ledger, owing $600) texts; returns the conversation id. */
 async function aTenantTexts(sut: ServiceUnderTest, clock: ManualClock, n: number): Promise<string> {
   const call = async (method: string, path: string, body?: unknown) =>
@@ -61,14 +71,7 @@ describe(`drafts in flight follow the AI limit (${databaseKind})`, () => {
   beforeAll(async () => {
     await openai.start();
     sut = await startServiceUnderTest({
-      env: {
-        AI_PROVIDER: 'openai',
-        OPENAI_API_KEY: 'sk-test-key',
-        OPENAI_BASE_URL: openai.baseUrl,
-        JOB_CONCURRENCY: String(JOB_SLOTS),
-        AI_MAX_CONCURRENCY: String(AI_LIMIT),
-        CIRCUIT_BREAKER_THRESHOLD: '100',
-      },
+      env: slotEnv(openai),
       modules: [collectionsModule()],
       clock,
     });
@@ -193,14 +196,9 @@ describe(`drafts do not widen while replies wait to be sent (${databaseKind})`, 
     await Promise.all([openai.start(), gateway.start()]);
     sut = await startServiceUnderTest({
       env: {
-        AI_PROVIDER: 'openai',
-        OPENAI_API_KEY: 'sk-test-key',
-        OPENAI_BASE_URL: openai.baseUrl,
+        ...slotEnv(openai),
         SMS_PROVIDER: 'sms-gateway',
         SMS_GATEWAY_URL: gateway.url,
-        JOB_CONCURRENCY: String(JOB_SLOTS),
-        AI_MAX_CONCURRENCY: String(AI_LIMIT),
-        CIRCUIT_BREAKER_THRESHOLD: '100',
       },
       modules: [collectionsModule()],
       clock,

@@ -5,6 +5,23 @@ import { dashboardModule } from '../../../src/dashboard/dashboard-module.js';
 import { startServiceUnderTest, type ServiceUnderTest } from '../../helpers/service-under-test.js';
 import { DashboardClient } from './dashboard-client.js';
 
+/** A service with the dashboard, and an admin signed in to it. */
+async function signedInAdmin(
+  env: Record<string, string>,
+): Promise<{ sut: ServiceUnderTest; client: DashboardClient; csrf: string }> {
+  const sut = await startServiceUnderTest({ env, modules: [collectionsModule(), dashboardModule()] });
+  await createDashboardUser(sut.service.database.db, {
+    username: 'ada',
+    password: 'ada-password-long-enough',
+    role: 'admin',
+    mustChangePassword: false,
+    now: new Date(),
+  });
+  const client = DashboardClient.for(sut);
+  expect((await client.signIn('ada', 'ada-password-long-enough')).status).toBe(303);
+  return { sut, client, csrf: await client.csrf() };
+}
+
 /**
  * Found by the dashboard fuzz (docs/fuzz.md): a form whose body cannot be parsed (a multipart
  * body that does not match its boundary), sent with the CSRF token in the X-CSRF-Token header as
@@ -17,17 +34,7 @@ describe('dashboard forms whose body cannot be parsed', () => {
   let csrf: string;
 
   beforeAll(async () => {
-    sut = await startServiceUnderTest({ env: {}, modules: [collectionsModule(), dashboardModule()] });
-    await createDashboardUser(sut.service.database.db, {
-      username: 'ada',
-      password: 'ada-password-long-enough',
-      role: 'admin',
-      mustChangePassword: false,
-      now: new Date(),
-    });
-    client = DashboardClient.for(sut);
-    expect((await client.signIn('ada', 'ada-password-long-enough')).status).toBe(303);
-    csrf = await client.csrf();
+    ({ sut, client, csrf } = await signedInAdmin({}));
   });
   afterAll(async () => {
     await sut?.stop();
@@ -106,20 +113,7 @@ describe('dashboard forms over the body limit', () => {
   let csrf: string;
 
   beforeAll(async () => {
-    sut = await startServiceUnderTest({
-      env: { BODY_LIMIT_BYTES: String(LIMIT) },
-      modules: [collectionsModule(), dashboardModule()],
-    });
-    await createDashboardUser(sut.service.database.db, {
-      username: 'ada',
-      password: 'ada-password-long-enough',
-      role: 'admin',
-      mustChangePassword: false,
-      now: new Date(),
-    });
-    client = DashboardClient.for(sut);
-    expect((await client.signIn('ada', 'ada-password-long-enough')).status).toBe(303);
-    csrf = await client.csrf();
+    ({ sut, client, csrf } = await signedInAdmin({ BODY_LIMIT_BYTES: String(LIMIT) }));
   });
   afterAll(async () => {
     await sut?.stop();
