@@ -57,8 +57,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --max-connections <n>   closed-loop connections at "max" (default 32)
   --drain-seconds <s>     longest wait for the last replies after a point (default 60; also stops after 15 s without one)
   --raw-ms <ms>           length of the raw INSERT+COMMIT measurement (default 3000)
-  --roles <list>          all,split (env BENCH_ROLES; default all): one "serve --role all" process, or
-                          "--role api" (takes the load) and "--role worker" on the same database (PostgreSQL only)
+  --roles <list>          all,split,split-nice (env BENCH_ROLES; default all): one "serve --role all" process, or
+                          "--role api" (takes the load) and "--role worker" on the same database (PostgreSQL only);
+                          split-nice runs that worker at nice 10 (every thread)
   --env K=V[,K=V]         extra environment for the service (e.g. JOB_CONCURRENCY=64,AI_MAX_CONCURRENCY=256)
   --cpu-prof              run every service process with node --cpu-prof; profiles go to bench/results/profiles/
   --cpu-prof-role <list>  profile only the processes of these roles (all,api,worker); implies --cpu-prof
@@ -624,7 +625,7 @@ async function main(): Promise<void> {
     for (const aiLatencyMs of settings.aiLatencies) {
       for (const mode of settings.roleModes) {
         const name = scenarioName(kind, aiLatencyMs, mode);
-        if (mode === 'split' && kind !== 'postgres') {
+        if (mode !== 'all' && kind !== 'postgres') {
           console.log(`  ${name}: skipped (a PGlite folder belongs to one process)`);
           skipped.push(`${name}: split roles need PostgreSQL`);
           continue;
