@@ -46,8 +46,7 @@ const CORE_PUBLIC_PATHS: readonly PublicPath[] = [
 ];
 
 /** The dashboard's pages (dashboardModule), which answer people with HTML and guard themselves. */
-export const isDashboardPath = (path: string): boolean =>
-  path === '/dashboard' || path.startsWith('/dashboard/');
+const isDashboardPath = (path: string): boolean => path === '/dashboard' || path.startsWith('/dashboard/');
 
 export function buildApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const { config, database, clock, logger, metrics } = deps;

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { Writable } from 'node:stream';
 import { eq, sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { pino } from 'pino';
@@ -15,7 +14,14 @@ import { startServiceUnderTest } from '../helpers/service-under-test.js';
 import { onPostgres } from '../helpers/test-database.js';
 import { DashboardClient } from '../integration/dashboard/dashboard-client.js';
 import { badDashboardForms, CSRF_PLACEHOLDER, type DashboardBody } from './dashboard-bodies.js';
-import { BAD_SEGMENTS, compactLogLine, sendRequest, type Request, type Sent } from './fuzz-harness.js';
+import {
+  BAD_SEGMENTS,
+  SEED_TENANT,
+  sendRequest,
+  watchServiceTrouble,
+  type Request,
+  type Sent,
+} from './fuzz-harness.js';
 import {
   installSessionTouchWatch,
   installWriteWatch,
@@ -193,24 +199,13 @@ function discoveringDashboard(found: string[]): ModuleFactory {
 export async function runDashboardFuzz(options: DashboardFuzzOptions): Promise<DashboardFuzzReport> {
   const log = options.log ?? (() => {});
   const started = Date.now();
-  const serverErrors: string[] = [];
-  const errorSink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      const line = compactLogLine(chunk.toString('utf8'));
-      if (serverErrors.length < 100 && !serverErrors.includes(line)) serverErrors.push(line);
-      done();
-    },
-  });
-  const unhandled: string[] = [];
-  const onUnhandled = (error: unknown) => unhandled.push(String((error as Error)?.stack ?? error));
-  process.on('unhandledRejection', onUnhandled);
-  process.on('uncaughtExceptionMonitor', onUnhandled);
+  const trouble = watchServiceTrouble();
 
   const routes: string[] = [];
   const sut = await startServiceUnderTest({
     env: { API_ADMIN_TOKEN: ADMIN_TOKEN, YOUR_PHONE_NUMBER: '+12025550100', COUNTERSIGN_ROLE: 'api' },
     modules: [collectionsModule(), emailReplyModule(), discoveringDashboard(routes)],
-    logger: pino({ level: 'error' }, errorSink),
+    logger: pino({ level: 'error' }, trouble.logSink),
   });
   const port = sut.service.port!;
   const db = sut.service.database.db;
@@ -234,7 +229,7 @@ export async function runDashboardFuzz(options: DashboardFuzzOptions): Promise<D
     nodeLevel: {},
     apiEdge: {},
     clientErrors: {},
-    serverErrors,
+    serverErrors: trouble.serverErrors,
     durationMs: 0,
   };
 
@@ -248,13 +243,7 @@ export async function runDashboardFuzz(options: DashboardFuzzOptions): Promise<D
         method: 'PUT',
         path: '/tenants/t-fuzz',
         headers: api,
-        body: JSON.stringify({
-          name: 'Fuzz Tenant',
-          phone_number: '+12125550101',
-          timezone: 'America/New_York',
-          amount_owed: 600,
-          days_late: 12,
-        }),
+        body: SEED_TENANT,
       }),
       await send({
         method: 'POST',
@@ -623,12 +612,11 @@ export async function runDashboardFuzz(options: DashboardFuzzOptions): Promise<D
   } finally {
     agent.destroy();
     await sut.stop();
-    process.off('unhandledRejection', onUnhandled);
-    process.off('uncaughtExceptionMonitor', onUnhandled);
+    trouble.stop();
   }
   report.routesWithoutExample = routes.filter((r) => !FORM_EXAMPLES[r]);
   report.failuresPerRoute = Object.fromEntries(failuresPer);
-  for (const u of unhandled) report.failures.push(`unhandled in the service process: ${u.slice(0, 800)}`);
+  report.failures.push(...trouble.unhandledFailures());
   report.durationMs = Date.now() - started;
   return report;
 }

@@ -150,22 +150,20 @@ export const BAD_SEGMENTS = [
   '%5F%5Fproto%5F%5F',
 ];
 
+/** The tenant both fuzz runs seed (PUT /tenants/t-fuzz), so that path ids exist. */
+export const SEED_TENANT = JSON.stringify({
+  name: 'Fuzz Tenant',
+  phone_number: '+12125550101',
+  timezone: 'America/New_York',
+  amount_owed: 600,
+  days_late: 12,
+});
+
 export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const log = options.log ?? (() => {});
   const role = options.role ?? 'api';
   const started = Date.now();
-  const serverErrors: string[] = [];
-  const errorSink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      const line = compactLogLine(chunk.toString('utf8'));
-      if (serverErrors.length < 100 && !serverErrors.includes(line)) serverErrors.push(line);
-      done();
-    },
-  });
-  const unhandled: string[] = [];
-  const onUnhandled = (error: unknown) => unhandled.push(String((error as Error)?.stack ?? error));
-  process.on('unhandledRejection', onUnhandled);
-  process.on('uncaughtExceptionMonitor', onUnhandled);
+  const trouble = watchServiceTrouble();
 
   const failuresPer = new Map<string, number>();
   const sut = await startServiceUnderTest({
@@ -177,7 +175,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       COUNTERSIGN_ROLE: role,
     },
     modules: [collectionsModule(), emailReplyModule()],
-    logger: pino({ level: 'error' }, errorSink),
+    logger: pino({ level: 'error' }, trouble.logSink),
   });
   const { service } = sut;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
@@ -195,7 +193,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     failures: [],
     failuresPerOperation: {},
     nodeLevel: {},
-    serverErrors,
+    serverErrors: trouble.serverErrors,
     durationMs: 0,
   };
 
@@ -212,13 +210,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       method: 'PUT',
       path: '/tenants/t-fuzz',
       headers: json,
-      body: JSON.stringify({
-        name: 'Fuzz Tenant',
-        phone_number: '+12125550101',
-        timezone: 'America/New_York',
-        amount_owed: 600,
-        days_late: 12,
-      }),
+      body: SEED_TENANT,
     });
     const seedText = await send({
       method: 'POST',
@@ -670,13 +662,52 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   } finally {
     agent.destroy();
     await sut.stop();
-    process.off('unhandledRejection', onUnhandled);
-    process.off('uncaughtExceptionMonitor', onUnhandled);
+    trouble.stop();
   }
   report.failuresPerOperation = Object.fromEntries(failuresPer);
-  for (const u of unhandled) report.failures.push(`unhandled in the service process: ${u.slice(0, 800)}`);
+  report.failures.push(...trouble.unhandledFailures());
   report.durationMs = Date.now() - started;
   return report;
+}
+
+/**
+ * What goes wrong inside the service while a fuzz runs: its error log lines (the first 100
+ * distinct, through logSink) and the unhandled errors of this process, where the service runs.
+ */
+export function watchServiceTrouble() {
+  const serverErrors: string[] = [];
+  const logSink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      const line = compactLogLine(chunk.toString('utf8'));
+      if (serverErrors.length < 100 && !serverErrors.includes(line)) serverErrors.push(line);
+      done();
+    },
+  });
+  const unhandled: string[] = [];
+  const onUnhandled = (error: unknown) => unhandled.push(String((error as Error)?.stack ?? error));
+  process.on('unhandledRejection', onUnhandled);
+  process.on('uncaughtExceptionMonitor', onUnhandled);
+  return {
+    serverErrors,
+    logSink,
+    stop(): void {
+      process.off('unhandledRejection', onUnhandled);
+      process.off('uncaughtExceptionMonitor', onUnhandled);
+    },
+    /** Each unhandled error seen, as a failure of the run. */
+    unhandledFailures: (): string[] =>
+      unhandled.map((u) => `unhandled in the service process: ${u.slice(0, 800)}`),
+  };
+}
+
+/** Prints the failures and sets the exit code, or prints what held. */
+export function printOutcome(report: { failures: string[]; serverErrors: string[] }, held: string): void {
+  if (report.failures.length) {
+    console.log(`\n${report.failures.length} FAILURES:`);
+    for (const f of report.failures) console.log(`- ${f}`);
+    for (const e of report.serverErrors.slice(0, 10)) console.log(`server log: ${e}`);
+    process.exitCode = 1;
+  } else console.log(held);
 }
 
 /** One pino error line as "METHOD path: Type: message (caused by: …, code …)". */

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDashboardFuzz } from './dashboard-fuzz.js';
-import { envWholeNumber as number, histogram } from './fuzz-harness.js';
+import { envWholeNumber as number, histogram, printOutcome } from './fuzz-harness.js';
 
 /**
  * `npm run fuzz:dashboard`: the full run of the dashboard's form routes. FUZZ_RUNS bad bodies per
@@ -36,13 +36,8 @@ console.log(
 if (report.routesWithoutExample.length)
   console.log(`routes without an example form: ${report.routesWithoutExample.join(', ')}`);
 console.log(`seed ${seed}; summary in ${file}`);
-if (report.failures.length) {
-  console.log(`\n${report.failures.length} FAILURES:`);
-  for (const f of report.failures) console.log(`- ${f}`);
-  for (const e of report.serverErrors.slice(0, 10)) console.log(`server log: ${e}`);
-  process.exitCode = 1;
-} else
-  console.log(
-    'no 5xx, every 4xx an HTML page, redirects inside /dashboard, /livez up, nothing written on reject',
-  );
+printOutcome(
+  report,
+  'no 5xx, every 4xx an HTML page, redirects inside /dashboard, /livez up, nothing written on reject',
+);
 process.exit();

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { envWholeNumber as number, histogram, runFuzz } from './fuzz-harness.js';
+import { envWholeNumber as number, histogram, printOutcome, runFuzz } from './fuzz-harness.js';
 
 /**
  * `npm run fuzz`: the full run. FUZZ_RUNS bad bodies per mutating operation (10,000 by default),
@@ -40,10 +40,5 @@ console.log(`statuses: ${histogram(report.totals.statuses)}`);
 if (Object.keys(report.nodeLevel).length)
   console.log(`answered by Node before the app: ${JSON.stringify(report.nodeLevel)}`);
 console.log(`seed ${seed}; summary in ${file}`);
-if (report.failures.length) {
-  console.log(`\n${report.failures.length} FAILURES:`);
-  for (const f of report.failures) console.log(`- ${f}`);
-  for (const e of report.serverErrors.slice(0, 10)) console.log(`server log: ${e}`);
-  process.exitCode = 1;
-} else console.log('no 5xx, every 4xx problem+json, /livez up, nothing written on reject');
+printOutcome(report, 'no 5xx, every 4xx problem+json, /livez up, nothing written on reject');
 process.exit();
