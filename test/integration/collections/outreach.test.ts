@@ -1,10 +1,11 @@
-import { count } from 'drizzle-orm';
+import { and, count, eq, lte, or } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collectionsModule } from '../../../src/collections/collections-module.js';
 import {
   auditLog,
   collectionsConversations,
+  jobs,
   outbox,
   smsContacts,
   workflows,
@@ -112,6 +113,23 @@ describe(`POST /orchestrate/outreach (${databaseKind})`, () => {
       () => outbound(conversation),
       (m) => m.length === 1 && ['sent', 'delivered'].includes(m[0]!.state),
       `one text in ${conversation}`,
+    );
+  /**
+   * Waits until the worker has nothing to do now: no job running and none due on the test's clock.
+   * Row counts taken before a request are only comparable once the turns already started have
+   * written their last rows (a sent text's turn completes after the send).
+   */
+  const idle = () =>
+    eventually(
+      async () => {
+        const due = or(
+          eq(jobs.state, 'running'),
+          and(eq(jobs.state, 'queued'), lte(jobs.runAt, clock.now())),
+        );
+        return Number((await sut!.service.database.db.select({ n: count() }).from(jobs).where(due))[0]!.n);
+      },
+      (n) => n === 0,
+      'the worker idle',
     );
   const byTenant = (items: Json[]) => Object.fromEntries(items.map((i) => [i.tenant_id, i]));
 
@@ -229,6 +247,7 @@ describe(`POST /orchestrate/outreach (${databaseKind})`, () => {
 
     // The same POST again, an hour later: everyone was just contacted (or opted out).
     clock.advance(HOUR);
+    await idle();
     const before = await rowCounts();
     const second = await outreach({ all_delinquent: true });
     expect(second.status).toBe(200);
@@ -359,7 +378,7 @@ describe(`POST /orchestrate/outreach (${databaseKind})`, () => {
       (s) => s.status === 'opted_out',
       'opted out',
     );
-    await new Promise((r) => setTimeout(r, 200));
+    await idle();
 
     const before = await rowCounts();
     const bad: [unknown, boolean?][] = [
