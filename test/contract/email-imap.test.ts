@@ -132,6 +132,11 @@ describe.skipIf(!support.available)(title, () => {
     const id = newId('once');
     const uid = await dovecot.appendMessage(rfc822({ messageId: id, subject: 'Lunch?' }), { mailbox });
     await waitFor(() => calls.includes(id), 'the appended message');
+    // The checkpoint is written after the sink returns.
+    await waitFor(
+      async () => ((await checkpointOf(mailbox)) as { lastUid?: number } | undefined)?.lastUid === uid,
+      'the checkpoint',
+    );
     await sleep(1000); // several polls and IDLE wake-ups later
     expect(calls).toEqual([id]);
 
@@ -267,6 +272,11 @@ describe.skipIf(!support.available)(title, () => {
     const second = recordingSink();
     await source(mailbox).start(second.sink);
     await waitFor(() => second.calls.includes(m2), 'm2');
+    // The checkpoint moves past m2, and the resync mark goes, only after the sink returns.
+    await waitFor(
+      async () => ((await checkpointOf(mailbox)) as { resync?: unknown } | undefined)?.resync === undefined,
+      'the resync finished',
+    );
     await sleep(700);
     // m1 went to the sink again (the resync), and its claim made that a no-op.
     expect(second.calls).toContain(m1);

@@ -471,6 +471,14 @@ describe(`collections workflow (${databaseKind})`, () => {
     await settled(t.conversation, (s) => s.status === 'scheduled', 'held for the window');
     await text(t, 'STOP');
     await settled(t.conversation, (s) => s.status === 'opted_out', 'opted out');
+    // The confirmation is its own outbox job: sent before the window opens, so that the refusal
+    // of the held reply below is the last thing to happen.
+    await eventually(
+      () => outbound(t.conversation),
+      (m) =>
+        m.some((x) => x.body.startsWith('You are unsubscribed') && ['sent', 'delivered'].includes(x.state)),
+      'the opt-out confirmation sent',
+    );
     clock.set(new Date(target + 2 * 3_600_000));
     const first = await eventually(
       async () => (await call('GET', `/orchestrate/workflows/${held.body.workflow_id}`)).body,

@@ -296,6 +296,7 @@ describe(`durable jobs (${databaseKind})`, () => {
     const BASE = 2;
     const WIDE = 6;
     const running = { [startKind]: 0, [finishKind]: 0 };
+    const begun = { [startKind]: 0, [finishKind]: 0 };
     const gates: Record<string, (() => void)[]> = { [startKind]: [], [finishKind]: [] };
     let holdFinish = true;
     let phase: 'first' | 'backlog' | 'clear' = 'first';
@@ -304,15 +305,20 @@ describe(`durable jobs (${databaseKind})`, () => {
       (k: string): JobHandler['run'] =>
       async () => {
         running[k] = (running[k] ?? 0) + 1;
+        begun[k] = (begun[k] ?? 0) + 1;
         if (k === startKind && phase === 'backlog')
           peakStartWhileBacklogged = Math.max(peakStartWhileBacklogged, running[k]);
         if (k === startKind || holdFinish) await new Promise<void>((r) => gates[k]!.push(r));
         running[k] = (running[k] ?? 1) - 1;
       };
     const letGo = (k: string) => gates[k]!.splice(0).forEach((r) => r());
-    const until = async (what: string, cond: () => boolean) => {
-      for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-      expect(cond(), what).toBe(true);
+    const until = async (what: string, cond: () => boolean | Promise<boolean>) => {
+      let ok = await cond();
+      for (let i = 0; i < 500 && !ok; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        ok = await cond();
+      }
+      expect(ok, what).toBe(true);
     };
     const worker = testWorker(
       db(),
@@ -347,8 +353,12 @@ describe(`durable jobs (${databaseKind})`, () => {
       letGo(startKind);
       await until('the wide kind back at JOB_CONCURRENCY', () => running[startKind] === BASE);
       for (let i = 0; i < 3; i++) {
+        const before = begun[startKind]!;
         letGo(startKind);
-        await until('the wide kind refilled', () => running[startKind] === BASE);
+        await until(
+          'the wide kind refilled',
+          () => begun[startKind] === before + BASE && running[startKind] === BASE,
+        );
       }
       await new Promise((r) => setTimeout(r, 100)); // a few more claim rounds
       expect(running[startKind]).toBe(BASE);
@@ -360,8 +370,10 @@ describe(`durable jobs (${databaseKind})`, () => {
       letGo(finishKind);
       await until('every finishing job done', () => running[finishKind] === 0);
       await until('the wide kind widened again', () => running[startKind] === WIDE);
-      const finished = await jobsOfKind(finishKind);
-      expect(finished.every((j) => j.state === 'done')).toBe(true);
+      // A handler's return comes before its job is marked done: poll the rows.
+      await until('every finishing job marked done', async () =>
+        (await jobsOfKind(finishKind)).every((j) => j.state === 'done'),
+      );
     } finally {
       holdFinish = false;
       letGo(finishKind);

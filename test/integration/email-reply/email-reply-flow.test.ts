@@ -127,6 +127,9 @@ describe(`email auto-reply flow (${databaseKind})`, () => {
     expect([wa.status, wb.status].sort()).toEqual(['ai_generated', 'awaiting_user']);
     const [shown, other] = wa.status === 'awaiting_user' ? [a, b] : [b, a];
 
+    const sentConfirmations = async () =>
+      (await ownerTexts()).filter((m) => m.startsWith('✅ Reply sent to'));
+    const confirmedBefore = (await sentConfirmations()).length;
     await ownerSays('1');
     await until(
       () => workflow(shown),
@@ -143,6 +146,8 @@ describe(`email auto-reply flow (${databaseKind})`, () => {
       (w) => w.status === 'user_ignored',
     );
     await until(ownerTexts, (t) => t.some((m) => m.startsWith('✓ Email ignored')));
+    // The confirmation of the first send is texted too; the next tests count the owner's texts.
+    await until(sentConfirmations, (t) => t.length === confirmedBefore + 1);
     const sent = await service.database.db.select().from(outbox).where(eq(outbox.channel, 'email'));
     const ids = sent.map((row) => (row.payload as { inReplyTo?: string }).inReplyTo);
     expect(ids).toContain(`<${shown}>`);
