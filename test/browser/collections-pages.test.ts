@@ -290,12 +290,11 @@ describe.skipIf(!chromiumAvailable)(suiteName('dashboard in the browser: collect
       ),
       card.getByRole('button', { name: 'Resolve' }).click(),
     ]);
-    await expect(
-      page
-        .getByRole('status')
-        .filter({ hasText: `Escalation ${escId} is resolved` })
-        .count(),
-    ).resolves.toBe(1);
+    // Assign redirected to the same URL, so the wait above cannot tell the two pages apart.
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Escalation ${escId} is resolved` })
+      .waitFor(WAIT);
     const list = (await call('GET', `/escalations?conversation_id=${t.conversation}`)).body
       .escalations as Json[];
     expect(list[0]).toMatchObject({

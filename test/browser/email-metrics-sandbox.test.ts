@@ -54,6 +54,16 @@ describe.skipIf(!chromiumAvailable)(
       await page.getByRole('button', { name: 'Drop into the inbox' }).click();
       await page.waitForURL(/done=email/);
       await page.locator('#thread li', { hasText: '1=Send 2=Edit 3=Ignore' }).first().waitFor(WAIT);
+      // The text is stored when the gateway takes it; the workflow waits for the owner only once the
+      // send has committed. A "1" in between is answered "a new draft is on its way".
+      const drafts = await h.newPage('manager');
+      await expect
+        .poll(async () => {
+          await drafts.goto(h.url('/dashboard/email'));
+          return drafts.locator('article', { hasText: 'Meeting tomorrow' }).count();
+        }, WAIT)
+        .toBe(1);
+      await drafts.close();
       await page.getByLabel(`Text from ${OWNER}`).fill('1');
       await page.getByRole('button', { name: 'Send text' }).click();
       await page.waitForURL(/done=text/);
