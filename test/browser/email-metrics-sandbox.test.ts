@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { smsMessages } from '../../src/core/db/schema.js';
 import {
   chromiumAvailable,
@@ -47,6 +48,15 @@ describe.skipIf(!chromiumAvailable)(
       expect(await page.locator('#thread li[data-direction="out"]').first().textContent()).toContain('$600');
     });
 
+    /** Reloads the email page until exactly one `selector` holds `text` (a waiting draft is an article). */
+    const emailPageShows = (page: Page, selector: string, text: string) =>
+      expect
+        .poll(async () => {
+          await page.goto(h.url('/dashboard/email'));
+          return page.locator(selector, { hasText: text }).count();
+        }, WAIT)
+        .toBe(1);
+
     it('sandbox, owner: an email, the draft by text, "1", the reply sent and confirmed', async () => {
       const page = await h.newPage('manager');
       await page.goto(h.url('/dashboard/sandbox?as=owner:default'));
@@ -57,12 +67,7 @@ describe.skipIf(!chromiumAvailable)(
       // The text is stored when the gateway takes it; the workflow waits for the owner only once the
       // send has committed. A "1" in between is answered "a new draft is on its way".
       const drafts = await h.newPage('manager');
-      await expect
-        .poll(async () => {
-          await drafts.goto(h.url('/dashboard/email'));
-          return drafts.locator('article', { hasText: 'Meeting tomorrow' }).count();
-        }, WAIT)
-        .toBe(1);
+      await emailPageShows(drafts, 'article', 'Meeting tomorrow');
       await drafts.close();
       await page.getByLabel(`Text from ${OWNER}`).fill('1');
       await page.getByRole('button', { name: 'Send text' }).click();
@@ -83,22 +88,12 @@ describe.skipIf(!chromiumAvailable)(
       await page.getByRole('button', { name: 'Drop into the inbox' }).click();
       await page.waitForURL(/done=email/);
 
-      await expect
-        .poll(async () => {
-          await page.goto(h.url('/dashboard/email'));
-          return page.locator('article', { hasText: 'Invoice for March' }).count();
-        }, WAIT)
-        .toBe(1);
+      await emailPageShows(page, 'article', 'Invoice for March');
       await h.screenshot(page, 'email-drafts');
       await page.getByRole('button', { name: 'Send this reply' }).click();
       await page.waitForURL(/done=send/);
       expect(await page.getByRole('status').textContent()).toContain('Approved');
-      await expect
-        .poll(async () => {
-          await page.goto(h.url('/dashboard/email'));
-          return page.locator('tr[data-status="reply_sent"]', { hasText: 'Invoice for March' }).count();
-        }, WAIT)
-        .toBe(1);
+      await emailPageShows(page, 'tr[data-status="reply_sent"]', 'Invoice for March');
     });
 
     it('metrics: the charts show the texts stored in an hour bucket', async () => {
