@@ -5,6 +5,7 @@ import { retryClassOf, RetryAfterError } from '../retry-errors.js';
 import { withCorrelationId, type Clock, type Random } from '../runtime.js';
 import { StaleVersionError } from '../workflow/errors.js';
 import { retryDelayMs } from './backoff.js';
+import { WakeSignal } from './wake-signal.js';
 import {
   claimJobsOfKinds,
   completeJob,
@@ -87,8 +88,7 @@ export class JobWorker {
   >();
   private loop: Promise<void> | undefined;
   private stopping = false;
-  private wakeUp: (() => void) | undefined;
-  private woken = false;
+  private readonly signal = new WakeSignal();
 
   constructor(private readonly options: JobWorkerOptions) {
     for (const handler of options.handlers) {
@@ -106,8 +106,7 @@ export class JobWorker {
 
   /** Makes a sleeping loop look for work now (called after local enqueues commit). */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.signal.wake();
   }
 
   /**
@@ -135,7 +134,7 @@ export class JobWorker {
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
-    this.wakeUp?.();
+    this.signal.wake();
     await this.loop;
     this.loop = undefined;
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
@@ -167,27 +166,8 @@ export class JobWorker {
         );
       }
       if (this.stopping) break;
-      if (started.length === 0) await this.sleep(this.options.pollIntervalMs);
+      if (started.length === 0) await this.signal.sleep(this.options.pollIntervalMs);
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = undefined;
-        this.woken = false;
-        done();
-      };
-    });
   }
 
   /** One claim statement for every kind with a free slot (not one per kind: see docs/performance.md). */
