@@ -49,19 +49,18 @@ export function startCpuMeter(): () => CpuReading {
 const CLOCK_TICKS_PER_SECOND = 100; // Linux's USER_HZ on every platform we run on
 
 /**
- * CPU milliseconds used so far by the PostgreSQL backends serving one database on this machine
- * (their process titles read "postgres: <user> <database> …"). Undefined when PostgreSQL is not
- * local or /proc is missing. Backends that have exited are not counted: read before closing a pool.
+ * CPU milliseconds used so far by each PostgreSQL backend serving one database on this machine
+ * (their process titles read "postgres: <user> <database> …"), by pid. Undefined when PostgreSQL
+ * is not local or /proc is missing.
  */
-export function postgresBackendCpuMs(database: string): number | undefined {
+export function postgresBackendCpuByPid(database: string): Map<number, number> | undefined {
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
   } catch {
     return undefined;
   }
-  let ticks = 0;
-  let found = 0;
+  const byPid = new Map<number, number>();
   for (const pid of pids) {
     try {
       const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
@@ -69,11 +68,34 @@ export function postgresBackendCpuMs(database: string): number | undefined {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       // Fields after the parenthesised command name; utime and stime are the 14th and 15th fields.
       const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(rest[11]) + Number(rest[12]);
-      found += 1;
+      byPid.set(Number(pid), ((Number(rest[11]) + Number(rest[12])) * 1000) / CLOCK_TICKS_PER_SECOND);
     } catch {
       // the process exited while we looked
     }
   }
-  return found === 0 ? undefined : (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+  return byPid.size === 0 ? undefined : byPid;
+}
+
+/**
+ * CPU milliseconds used so far by the PostgreSQL backends serving one database, summed. Backends
+ * that have exited are not counted: read before closing a pool, or use postgresBackendCpuBetween.
+ */
+export function postgresBackendCpuMs(database: string): number | undefined {
+  const byPid = postgresBackendCpuByPid(database);
+  return byPid && [...byPid.values()].reduce((a, b) => a + b, 0);
+}
+
+/**
+ * CPU milliseconds the backends used between two readings of postgresBackendCpuByPid, by pid: a
+ * backend that exited in between (an idle pool connection closed) drops out of the sum instead of
+ * taking its earlier CPU with it, so the figure is a lower bound and never negative.
+ */
+export function postgresBackendCpuBetween(
+  before: Map<number, number> | undefined,
+  after: Map<number, number> | undefined,
+): number | undefined {
+  if (!after) return undefined;
+  let ms = 0;
+  for (const [pid, used] of after) ms += Math.max(0, used - (before?.get(pid) ?? 0));
+  return ms;
 }

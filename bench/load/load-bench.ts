@@ -26,7 +26,7 @@ import pg from 'pg';
 import { openDatabase } from '../../src/core/db/database.js';
 import { OpenAiFake } from '../../test/fakes/openai-fake.js';
 import { SmsAgentFake } from '../../test/fakes/sms-agent-fake.js';
-import { postgresBackendCpuMs } from '../lib/cpu-meter.js';
+import { postgresBackendCpuBetween, postgresBackendCpuByPid } from '../lib/cpu-meter.js';
 import { percentile } from '../lib/percentiles.js';
 import { rawCommits } from '../lib/raw-commits.js';
 import { renderChart } from './chart.js';
@@ -330,7 +330,7 @@ async function runPoint(
   ai.server.requests.length = 0;
   const commitsBefore = await xactCommit(db);
   const cpuBefore = cpuByRole(deployment);
-  const pgCpuBefore = db.url ? postgresBackendCpuMs(db.name) : undefined;
+  const pgCpuBefore = db.url ? postgresBackendCpuByPid(db.name) : undefined;
   const base = firstTenant.next;
   const tenantOf = (i: number) => (base + i) % firstTenant.count;
   const run = Date.now();
@@ -404,7 +404,7 @@ async function runPoint(
   await new Promise((r) => setTimeout(r, 1200));
   const commitsAfter = await xactCommit(db);
   const cpuAfter = cpuByRole(deployment);
-  const pgCpuAfter = db.url ? postgresBackendCpuMs(db.name) : undefined;
+  const pgCpuAfter = db.url ? postgresBackendCpuByPid(db.name) : undefined;
   const delivered = e2e.length;
   const firstDue = samples[0]?.dueAt ?? run;
   const ingest = accepted.map((s) => s.doneMono - s.dueMono);
@@ -445,7 +445,7 @@ async function runPoint(
     },
     xactCommitPerWorkflow: per(commitsBefore, commitsAfter),
     serviceCpuMsPerWorkflow: per(totalCpuMs(cpuBefore), totalCpuMs(cpuAfter)),
-    postgresCpuMsPerWorkflow: per(pgCpuBefore, pgCpuAfter),
+    postgresCpuMsPerWorkflow: per(0, db.url ? postgresBackendCpuBetween(pgCpuBefore, pgCpuAfter) : undefined),
     rssMb: largest(figures.map((f) => f.rssMb)),
     peakRssMb: largest(figures.map((f) => f.peakRssMb)),
     byRole,
