@@ -445,7 +445,7 @@ async function runPoint(
     },
     xactCommitPerWorkflow: per(commitsBefore, commitsAfter),
     serviceCpuMsPerWorkflow: per(totalCpuMs(cpuBefore), totalCpuMs(cpuAfter)),
-    postgresCpuMsPerWorkflow: per(0, db.url ? postgresBackendCpuBetween(pgCpuBefore, pgCpuAfter) : undefined),
+    postgresCpuMsPerWorkflow: per(0, postgresBackendCpuBetween(pgCpuBefore, pgCpuAfter)),
     rssMb: largest(figures.map((f) => f.rssMb)),
     peakRssMb: largest(figures.map((f) => f.peakRssMb)),
     byRole,

@@ -121,6 +121,12 @@ describe.skipIf(!support.available)(title, () => {
       .where(eq(sourceCheckpoints.name, `imap:test:${mailbox}`));
     return row?.value;
   }
+  /** Waits until the mailbox's checkpoint has moved to `uid` (it is written after the sink returns). */
+  const checkpointReaches = (mailbox: string, uid: number) =>
+    waitFor(
+      async () => ((await checkpointOf(mailbox)) as { lastUid?: number } | undefined)?.lastUid === uid,
+      'the checkpoint',
+    );
 
   it('takes a message appended to the mailbox once, and stores it claimed by its Message-ID', async () => {
     const mailbox = await freshMailbox();
@@ -132,11 +138,7 @@ describe.skipIf(!support.available)(title, () => {
     const id = newId('once');
     const uid = await dovecot.appendMessage(rfc822({ messageId: id, subject: 'Lunch?' }), { mailbox });
     await waitFor(() => calls.includes(id), 'the appended message');
-    // The checkpoint is written after the sink returns.
-    await waitFor(
-      async () => ((await checkpointOf(mailbox)) as { lastUid?: number } | undefined)?.lastUid === uid,
-      'the checkpoint',
-    );
+    await checkpointReaches(mailbox, uid);
     await sleep(1000); // several polls and IDLE wake-ups later
     expect(calls).toEqual([id]);
 
@@ -217,10 +219,7 @@ describe.skipIf(!support.available)(title, () => {
     const id = newId('crash');
     const uid = await dovecot.appendMessage(rfc822({ messageId: id }), { mailbox });
     await waitFor(() => calls.filter((c) => c === id).length >= 2, 'the second delivery');
-    await waitFor(
-      async () => ((await checkpointOf(mailbox)) as { lastUid?: number } | undefined)?.lastUid === uid,
-      'the checkpoint',
-    );
+    await checkpointReaches(mailbox, uid);
     expect(await claimed(id)).toHaveLength(1);
   });
 
